@@ -1,0 +1,113 @@
+// The public face of `import { defineConfig, env } from "lmrelay"`: the types users write their
+// config against. Kept by hand (not derived from the TypeBox schema) so editors show readable names.
+
+import type { Protocol } from "../core/types";
+import type { ProviderTypes, Strategies } from "./schema";
+
+export type ProviderType = (typeof ProviderTypes)[number];
+export type RoutingStrategy = (typeof Strategies)[number];
+
+export interface UpstreamKey {
+  key: string;
+  /** Shown in logs and stats instead of the key (only a fingerprint of the key itself is ever shown). */
+  name?: string;
+  /** This key's model allow-list; globs (`claude-haiku-*`) allowed. */
+  models?: string[];
+  rpm?: number;
+  tpm?: number;
+  weight?: number;
+}
+
+export interface ModelPrice {
+  /** USD per million input tokens. */
+  input: number;
+  /** USD per million output tokens. */
+  output: number;
+  /** USD per million cached input tokens, where the provider discounts them. */
+  cachedInput?: number;
+}
+
+export interface ProviderConfig {
+  type: ProviderType;
+  /** Server root or versioned base, per the provider's own SDK convention (SPEC §3). */
+  baseUrl?: string;
+  /** Strings or key objects; `undefined` entries (from `env.optional`) are skipped. */
+  keys?: (string | UpstreamKey | undefined)[];
+  /** The provider's catalog. When absent it is discovered from the provider's model-list endpoint. */
+  models?: string[];
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  priority?: number;
+  weight?: number;
+  free?: boolean;
+  pricing?: Record<string, ModelPrice>;
+  enabled?: boolean;
+  /** azure: model name → deployment name. */
+  deployments?: Record<string, string>;
+  /** azure: `api-version`. */
+  apiVersion?: string;
+}
+
+export type AliasConfig = string[] | { targets: string[]; strategy?: RoutingStrategy };
+
+export interface ClientConfig {
+  key: string;
+  /** Models, aliases or globs this client may use; absent = everything. */
+  models?: string[];
+  rpm?: number;
+  tpm?: number;
+  concurrency?: number;
+  budget?: { usd: number; per: "day" | "month" | "total" };
+  /** CIDRs from which this client is recognised without a key (for Ollama clients that send no headers). */
+  allowNoAuthFrom?: string[];
+}
+
+/** What `route()` learns about the request. */
+export interface RouteRequest {
+  model: string;
+  client?: string;
+  protocol: Protocol;
+  stream: boolean;
+  tools: boolean;
+  images: boolean;
+  promptTokens: number;
+  maxTokens?: number;
+  headers: Record<string, string>;
+}
+
+export interface RouteCandidate {
+  provider: string;
+  type: ProviderType;
+  model: string;
+  free: boolean;
+  priority: number;
+  health: { score: number; latencyMs: number; ttftMs: number; errorRate: number; coolingDown: boolean };
+  cost: { input: number; output: number; estimateUsd: number };
+}
+
+export interface RoutingConfig {
+  strategy?: RoutingStrategy;
+  keyRotation?: "round-robin" | "least-used" | "weighted" | "random";
+  maxAttempts?: number;
+  timeoutMs?: number;
+  /** Reorder or filter the candidates; return them in the order to try. */
+  route?(req: RouteRequest, candidates: RouteCandidate[]): RouteCandidate[] | Promise<RouteCandidate[]>;
+}
+
+export interface LmrelayConfig {
+  server?: { host?: string; port?: number; maxBodyBytes?: number };
+  storage?: { path?: string };
+  admin?: { key?: string };
+  metrics?: { auth?: boolean };
+  audit?: { bodies?: boolean; redact?: string[]; retainDays?: number };
+  providers: Record<string, ProviderConfig>;
+  models?: Record<string, AliasConfig>;
+  clients?: Record<string, ClientConfig>;
+  routing?: RoutingConfig;
+  health?: { probeIntervalMs?: number; failureThreshold?: number; cooldownMs?: number; firstByteTimeoutMs?: number };
+}
+
+/** Identity at run time; gives the config object its type in editors. */
+export function defineConfig(config: LmrelayConfig): LmrelayConfig {
+  return config;
+}

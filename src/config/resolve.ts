@@ -1,0 +1,267 @@
+import path from "node:path";
+import { Value } from "@sinclair/typebox/value";
+import { type Matcher, compileGlobs } from "../core/glob";
+import { fingerprint } from "../core/secrets";
+import { presetFor } from "../upstream/presets";
+import { adapterFor } from "../upstream/registry";
+import type { LmrelayConfig, ModelPrice, ProviderType, RouteCandidate, RouteRequest, RoutingStrategy } from "./define";
+import { isMissingEnv } from "./env";
+import { ConfigSchema } from "./schema";
+
+// Validates an evaluated config object and resolves it into what the server runs on: defaults
+// filled in, secrets fingerprinted, globs compiled, paths made absolute. Done once per (re)load.
+
+export interface ResolvedKey {
+  secret: string;
+  /** Configured name, else the fingerprint. Safe to show. */
+  name: string;
+  fingerprint: string;
+  allowsModel: Matcher;
+  models?: string[];
+  rpm?: number;
+  tpm?: number;
+  weight: number;
+}
+
+export interface ResolvedProvider {
+  id: string;
+  type: ProviderType;
+  baseUrl: string;
+  keys: ResolvedKey[];
+  /** Configured catalog; undefined = discover from the provider. */
+  models?: string[];
+  headers: Record<string, string>;
+  timeoutMs?: number;
+  priority: number;
+  weight: number;
+  free: boolean;
+  pricing: Record<string, ModelPrice>;
+  deployments: Record<string, string>;
+  apiVersion?: string;
+}
+
+export interface ResolvedAlias {
+  name: string;
+  targets: string[];
+  strategy?: RoutingStrategy;
+}
+
+export interface ResolvedClient {
+  id: string;
+  secret: string;
+  fingerprint: string;
+  models?: string[];
+  allowsModel: Matcher;
+  rpm?: number;
+  tpm?: number;
+  concurrency?: number;
+  budget?: { usd: number; per: "day" | "month" | "total" };
+  allowNoAuthFrom: string[];
+}
+
+export interface ResolvedConfig {
+  /** Absolute path of the config file ("" for configs built in code). */
+  file: string;
+  server: { host: string; port: number; maxBodyBytes: number };
+  storagePath: string;
+  adminKey?: string;
+  metricsAuth: boolean;
+  audit: { bodies: boolean; redact: string[]; retainDays?: number };
+  /** Enabled providers only, in config order. */
+  providers: Map<string, ResolvedProvider>;
+  aliases: Map<string, ResolvedAlias>;
+  clients: Map<string, ResolvedClient>;
+  routing: {
+    strategy: RoutingStrategy;
+    keyRotation: "round-robin" | "least-used" | "weighted" | "random";
+    maxAttempts: number;
+    timeoutMs: number;
+    route?: (req: RouteRequest, candidates: RouteCandidate[]) => RouteCandidate[] | Promise<RouteCandidate[]>;
+  };
+  health: { probeIntervalMs: number; failureThreshold: number; cooldownMs: number; firstByteTimeoutMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: { path: string; message: string }[],
+  ) {
+    super(
+      `invalid config${file ? ` ${file}` : ""}:\n` + problems.map((p) => `  ${p.path || "(root)"}: ${p.message}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+export const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 11435,
+  maxBodyBytes: 10 * 1024 * 1024,
+  storagePath: "lmrelay.db",
+  maxAttempts: 4,
+  timeoutMs: 120_000,
+  probeIntervalMs: 30_000,
+  failureThreshold: 3,
+  cooldownMs: 60_000,
+  firstByteTimeoutMs: 60_000,
+} as const;
+
+/** `/providers/openai/keys/0` → `providers.openai.keys[0]` */
+function fieldPath(pointer: string): string {
+  return pointer
+    .split("/")
+    .slice(1)
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "");
+}
+
+function collectMissingEnv(value: unknown, at: string, out: { path: string; message: string }[]): void {
+  if (isMissingEnv(value)) {
+    out.push({ path: at, message: `environment variable ${value.name} is not set` });
+    return;
+  }
+  if (Array.isArray(value)) value.forEach((v, i) => collectMissingEnv(v, `${at}[${i}]`, out));
+  else if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
+    for (const [k, v] of Object.entries(value)) collectMissingEnv(v, at ? `${at}.${k}` : k, out);
+}
+
+export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
+  const problems: { path: string; message: string }[] = [];
+  collectMissingEnv(input, "", problems);
+  if (problems.length) throw new ConfigError(file, problems);
+  if (!Value.Check(ConfigSchema, input)) {
+    const seen = new Set<string>();
+    for (const e of Value.Errors(ConfigSchema, input)) {
+      const p = fieldPath(e.path);
+      if (seen.has(p)) continue; // a union reports each branch; the first message is enough
+      seen.add(p);
+      problems.push({ path: p, message: e.message });
+      if (problems.length >= 20) break;
+    }
+    throw new ConfigError(file, problems);
+  }
+  const cfg = input as LmrelayConfig;
+  const dir = file ? path.dirname(file) : process.cwd();
+
+  const providers = new Map<string, ResolvedProvider>();
+  for (const [id, p] of Object.entries(cfg.providers)) {
+    if (p.enabled === false) continue;
+    const preset = presetFor(p.type);
+    if (!preset || !adapterFor(p.type)) {
+      problems.push({ path: `providers.${id}.type`, message: `provider type "${p.type}" is not supported by this build` });
+      continue;
+    }
+    const keys: ResolvedKey[] = [];
+    for (const k of p.keys ?? []) {
+      if (k === undefined) continue;
+      const o = typeof k === "string" ? { key: k } : k;
+      const fp = fingerprint(o.key);
+      keys.push({
+        secret: o.key,
+        name: o.name ?? fp,
+        fingerprint: fp,
+        models: o.models,
+        allowsModel: compileGlobs(o.models),
+        rpm: o.rpm,
+        tpm: o.tpm,
+        weight: o.weight ?? 1,
+      });
+    }
+    if (preset.requiresKey && keys.length === 0)
+      problems.push({ path: `providers.${id}.keys`, message: `a "${p.type}" provider needs at least one key` });
+    const baseUrl = (p.baseUrl ?? preset.baseUrl ?? "").replace(/\/+$/, "");
+    if (!baseUrl) problems.push({ path: `providers.${id}.baseUrl`, message: `a "${p.type}" provider needs a baseUrl` });
+    if (id.includes("/")) problems.push({ path: `providers.${id}`, message: "a provider id cannot contain '/'" });
+    providers.set(id, {
+      id,
+      type: p.type,
+      baseUrl,
+      keys,
+      models: p.models,
+      headers: p.headers ?? {},
+      timeoutMs: p.timeoutMs,
+      priority: p.priority ?? 0,
+      weight: p.weight ?? 1,
+      free: p.free ?? preset.free ?? false,
+      pricing: p.pricing ?? {},
+      deployments: p.deployments ?? {},
+      apiVersion: p.apiVersion,
+    });
+  }
+
+  const aliases = new Map<string, ResolvedAlias>();
+  for (const [name, a] of Object.entries(cfg.models ?? {})) {
+    const alias = Array.isArray(a) ? { name, targets: a } : { name, targets: a.targets, strategy: a.strategy };
+    if (providers.has(name)) problems.push({ path: `models.${name}`, message: `alias "${name}" shadows a provider id` });
+    aliases.set(name, alias);
+  }
+  // An alias may name another alias; a cycle would never resolve.
+  for (const alias of aliases.values()) {
+    const seen = new Set<string>([alias.name]);
+    const walk = (targets: string[]): boolean =>
+      targets.every((t) => {
+        const next = aliases.get(t);
+        if (!next) return true;
+        if (seen.has(t)) return false;
+        seen.add(t);
+        return walk(next.targets);
+      });
+    if (!walk(alias.targets)) problems.push({ path: `models.${alias.name}`, message: "aliases refer to each other in a cycle" });
+  }
+
+  const clients = new Map<string, ResolvedClient>();
+  const clientKeys = new Map<string, string>();
+  for (const [id, c] of Object.entries(cfg.clients ?? {})) {
+    const other = clientKeys.get(c.key);
+    if (other) problems.push({ path: `clients.${id}.key`, message: `same key as client "${other}"` });
+    clientKeys.set(c.key, id);
+    clients.set(id, {
+      id,
+      secret: c.key,
+      fingerprint: fingerprint(c.key),
+      models: c.models,
+      allowsModel: compileGlobs(c.models),
+      rpm: c.rpm,
+      tpm: c.tpm,
+      concurrency: c.concurrency,
+      budget: c.budget,
+      allowNoAuthFrom: c.allowNoAuthFrom ?? [],
+    });
+  }
+
+  const route = cfg.routing?.route;
+  if (route !== undefined && typeof route !== "function")
+    problems.push({ path: "routing.route", message: "must be a function (req, candidates) => candidates" });
+
+  if (problems.length) throw new ConfigError(file, problems);
+
+  const storage = cfg.storage?.path ?? DEFAULTS.storagePath;
+  return {
+    file,
+    server: {
+      host: cfg.server?.host ?? DEFAULTS.host,
+      port: cfg.server?.port ?? DEFAULTS.port,
+      maxBodyBytes: cfg.server?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    },
+    storagePath: storage === ":memory:" ? storage : path.resolve(dir, storage),
+    adminKey: cfg.admin?.key,
+    metricsAuth: cfg.metrics?.auth ?? false,
+    audit: { bodies: cfg.audit?.bodies ?? false, redact: cfg.audit?.redact ?? [], retainDays: cfg.audit?.retainDays },
+    providers,
+    aliases,
+    clients,
+    routing: {
+      strategy: cfg.routing?.strategy ?? "health",
+      keyRotation: cfg.routing?.keyRotation ?? "round-robin",
+      maxAttempts: cfg.routing?.maxAttempts ?? DEFAULTS.maxAttempts,
+      timeoutMs: cfg.routing?.timeoutMs ?? DEFAULTS.timeoutMs,
+      route: route as ResolvedConfig["routing"]["route"],
+    },
+    health: {
+      probeIntervalMs: cfg.health?.probeIntervalMs ?? DEFAULTS.probeIntervalMs,
+      failureThreshold: cfg.health?.failureThreshold ?? DEFAULTS.failureThreshold,
+      cooldownMs: cfg.health?.cooldownMs ?? DEFAULTS.cooldownMs,
+      firstByteTimeoutMs: cfg.health?.firstByteTimeoutMs ?? DEFAULTS.firstByteTimeoutMs,
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { type GatewayError, lmrelayError } from "../core/errors";
+import { ResponseFolder } from "../core/fold";
+import type { ChatResponse, StreamEvent } from "../core/types";
+
+// HTTP plumbing every inbound protocol shares: bounded body reading, JSON answers, and turning an
+// event stream into a streamed HTTP body that aborts the upstream when the client goes away.
+
+const encoder = new TextEncoder();
+
+/** Reads and parses a JSON body, refusing more than `maxBytes` without buffering it all. */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? "");
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  let text: string;
+  if (!request.body) text = "";
+  else if (declared > 0) {
+    text = await request.text();
+    if (text.length > maxBytes) throw tooLarge(maxBytes);
+  } else {
+    // Chunked or undeclared length: count as we read.
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(chunk);
+    }
+    text = new TextDecoder().decode(Buffer.concat(chunks));
+  }
+  if (text.trim() === "") throw lmrelayError("invalid_request", "request body is empty; expected a JSON object");
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw lmrelayError("invalid_request", `request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function tooLarge(maxBytes: number): GatewayError {
+  return lmrelayError("request_too_large", `request body exceeds the limit of ${maxBytes} bytes`);
+}
+
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** Folds a non-stream answer; an error event or a thrown error becomes a thrown GatewayError. */
+export async function foldStream(events: AsyncIterable<StreamEvent>): Promise<ChatResponse> {
+  const folder = new ResponseFolder();
+  for await (const ev of events) {
+    folder.push(ev);
+    if (folder.error) throw folder.error;
+  }
+  return folder.result();
+}
+
+export interface StreamEncoder {
+  /** Frames for one event ("" when the event produces nothing on this protocol). */
+  encode(ev: StreamEvent): string;
+  /** Frames that close the stream normally. */
+  end(): string;
+  /** Frames that report an error after the stream began, and close it. */
+  error(err: GatewayError): string;
+}
+
+/**
+ * A streamed HTTP body: pulls events, writes each event's frames as its own chunk (no buffering),
+ * ends with the protocol's closing frames. Cancelling the body (client gone) stops the iterator,
+ * which aborts the upstream. Errors thrown mid-stream become the protocol's error frames.
+ */
+export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncoder, toError: (e: unknown) => GatewayError): ReadableStream<Uint8Array> {
+  const it = events[Symbol.asyncIterator]();
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) {
+            const tail = enc.end();
+            if (tail) controller.enqueue(encoder.encode(tail));
+            done = true;
+            controller.close();
+            return;
+          }
+          if (r.value.type === "error") {
+            controller.enqueue(encoder.encode(enc.error(r.value.error)));
+            done = true;
+            controller.close();
+            await it.return?.();
+            return;
+          }
+          const text = enc.encode(r.value);
+          if (text) {
+            controller.enqueue(encoder.encode(text));
+            return;
+          }
+        }
+      } catch (e) {
+        if (done) return;
+        done = true;
+        controller.enqueue(encoder.encode(enc.error(toError(e))));
+        controller.close();
+      }
+    },
+    async cancel() {
+      done = true;
+      await it.return?.();
+    },
+  });
+}
+
+/** Headers every relayed answer carries. */
+export function relayHeaders(requestId: string, extra: Record<string, string>): Record<string, string> {
+  return { "x-request-id": requestId, ...extra };
+}

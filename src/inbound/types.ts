@@ -1,0 +1,29 @@
+import type { Elysia } from "elysia";
+import type { GatewayError } from "../core/errors";
+import type { Protocol } from "../core/types";
+import type { Gateway, RequestContext } from "../router/types";
+
+/** Runs one inbound request: builds its context (auth, idle-timeout off, request id), calls `work`,
+ *  and turns any thrown error into this protocol's error response with `x-request-id`. */
+export type HandleRequest = (
+  request: Request,
+  server: Bun.Server<unknown> | null,
+  protocol: Protocol,
+  work: (ctx: RequestContext) => Promise<Response> | Response,
+  opts?: { auth?: boolean },
+) => Promise<Response>;
+
+export interface InboundDeps {
+  gateway: Gateway;
+  handle: HandleRequest;
+  /** Current body limit (follows config reloads). */
+  maxBodyBytes(): number;
+}
+
+/** One inbound wire protocol: its routes and its error shape. */
+export interface InboundProtocol {
+  protocol: Protocol;
+  /** An error before any answer byte was sent, in this protocol's shape and status. */
+  errorResponse(err: GatewayError, requestId: string): Response;
+  register(app: Elysia, deps: InboundDeps): void;
+}

@@ -1,0 +1,114 @@
+import type { RoutingStrategy } from "../config/define";
+import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
+import { lmrelayError } from "../core/errors";
+import type { Catalog } from "./catalog";
+
+// Step one of routing: turn the requested model name into the ordered list of (provider, model)
+// candidates (SPEC §4): an alias's chain, `providerId/model`, or every provider offering the name.
+
+export interface Candidate {
+  provider: ResolvedProvider;
+  /** Model name as the upstream knows it. */
+  model: string;
+}
+
+export interface Resolution {
+  candidates: Candidate[];
+  /** The alias's own strategy, when the request named an alias that sets one. */
+  strategy?: RoutingStrategy;
+  alias?: string;
+}
+
+export function resolveCandidates(config: ResolvedConfig, catalog: Catalog, requested: string): Resolution {
+  const out: Candidate[] = [];
+  const seen = new Set<string>();
+  const add = (c: Candidate) => {
+    const k = `${c.provider.id}\u0000${c.model}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(c);
+    }
+  };
+  const alias = config.aliases.get(requested);
+  if (alias) {
+    expandAlias(config, catalog, alias.targets, add, new Set([alias.name]));
+    return { candidates: out, strategy: alias.strategy, alias: alias.name };
+  }
+  resolveName(config, catalog, requested, add);
+  if (out.length === 0) throw notFound(config, catalog, requested);
+  return { candidates: out };
+}
+
+function expandAlias(config: ResolvedConfig, catalog: Catalog, targets: string[], add: (c: Candidate) => void, seen: Set<string>): void {
+  for (const t of targets) {
+    const nested = config.aliases.get(t);
+    if (nested) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      expandAlias(config, catalog, nested.targets, add, seen);
+    } else resolveName(config, catalog, t, add);
+  }
+}
+
+function resolveName(config: ResolvedConfig, catalog: Catalog, name: string, add: (c: Candidate) => void): void {
+  const slash = name.indexOf("/");
+  if (slash > 0) {
+    const provider = config.providers.get(name.slice(0, slash));
+    if (provider) {
+      const model = name.slice(slash + 1);
+      const known = catalog.lookup(provider.id, model);
+      // A discovered catalog may lag behind the provider: trust an explicit provider/model then.
+      if (known) add({ provider, model: known });
+      else if (model && !catalog.isConfigured(provider.id)) add({ provider, model });
+      return;
+    }
+  }
+  for (const provider of config.providers.values()) {
+    const known = catalog.lookup(provider.id, name);
+    if (known) add({ provider, model: known });
+  }
+}
+
+/** Every name a client could use: aliases, then `provider/model` for each catalog entry. */
+export function routableNames(config: ResolvedConfig, catalog: Catalog): { name: string; provider?: ResolvedProvider }[] {
+  const names: { name: string; provider?: ResolvedProvider }[] = [];
+  for (const a of config.aliases.keys()) names.push({ name: a });
+  for (const p of config.providers.values()) for (const m of catalog.models(p.id)) names.push({ name: `${p.id}/${m}`, provider: p });
+  return names;
+}
+
+function notFound(config: ResolvedConfig, catalog: Catalog, requested: string) {
+  const names = routableNames(config, catalog).map((n) => n.name);
+  const nearest = nearestNames(requested, names, 3);
+  const hint = nearest.length ? `; did you mean ${nearest.map((n) => `"${n}"`).join(", ")}?` : "";
+  return lmrelayError("not_found", `model "${requested}" is not known to any provider or alias${hint}`, {
+    param: "model",
+    code: "model_not_found",
+  });
+}
+
+export function nearestNames(target: string, names: string[], count: number): string[] {
+  const t = target.toLowerCase();
+  return names
+    .map((n) => {
+      const base = n.slice(n.indexOf("/") + 1).toLowerCase();
+      return { n, d: Math.min(distance(t, n.toLowerCase()), distance(t, base)) };
+    })
+    .filter((x) => x.d <= Math.max(3, Math.floor(t.length / 2)))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, count)
+    .map((x) => x.n);
+}
+
+/** Levenshtein distance, two rows. */
+function distance(a: string, b: string): number {
+  if (a === b) return 0;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

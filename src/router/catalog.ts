@@ -1,0 +1,106 @@
+import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
+import { adapterFor } from "../upstream/registry";
+
+// Which models each provider offers: the configured `models` list, else what the provider's
+// model-list endpoint reported (fetched at start and refreshed). Lookups are O(1) on the hot path.
+
+const REFRESH_MS = 5 * 60_000;
+const DISCOVERY_TIMEOUT_MS = 5_000;
+
+interface Entry {
+  /** Model names as the upstream spells them, in its order. */
+  models: string[];
+  /** Lookup: name (and `name` without Ollama's implicit `:latest`) → upstream name. */
+  index: Map<string, string>;
+  /** Configured catalog (authoritative) or discovered (may be stale or incomplete). */
+  configured: boolean;
+  fetchedAt: number;
+  error?: string;
+}
+
+function buildIndex(provider: ResolvedProvider, models: string[]): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const m of models) {
+    index.set(m, m);
+    // Ollama: `llama3.2` and `llama3.2:latest` are the same model.
+    if (provider.type === "ollama" && m.endsWith(":latest")) {
+      const short = m.slice(0, -":latest".length);
+      if (!index.has(short)) index.set(short, m);
+    }
+  }
+  return index;
+}
+
+export class Catalog {
+  private entries = new Map<string, Entry>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private config!: ResolvedConfig;
+
+  /** Adopts a (new) config: configured catalogs at once, discovered ones in the background. */
+  async load(config: ResolvedConfig, opts: { wait?: boolean } = {}): Promise<void> {
+    this.config = config;
+    const next = new Map<string, Entry>();
+    const pending: Promise<void>[] = [];
+    for (const p of config.providers.values()) {
+      if (p.models) {
+        next.set(p.id, { models: p.models, index: buildIndex(p, p.models), configured: true, fetchedAt: Date.now() });
+        continue;
+      }
+      const previous = this.entries.get(p.id);
+      if (previous && !previous.configured) next.set(p.id, previous);
+      pending.push(this.discover(p, next));
+    }
+    this.entries = next;
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+      this.timer.unref?.();
+    }
+    const all = Promise.all(pending).then(() => undefined);
+    if (opts.wait) await all;
+  }
+
+  private async discover(p: ResolvedProvider, into: Map<string, Entry> = this.entries): Promise<void> {
+    const adapter = adapterFor(p.type);
+    if (!adapter?.listModels) {
+      into.set(p.id, { models: [], index: new Map(), configured: false, fetchedAt: Date.now() });
+      return;
+    }
+    try {
+      const models = await adapter.listModels(p, p.keys[0], AbortSignal.timeout(DISCOVERY_TIMEOUT_MS));
+      into.set(p.id, { models, index: buildIndex(p, models), configured: false, fetchedAt: Date.now() });
+    } catch (err) {
+      const prev = into.get(p.id);
+      const message = err instanceof Error ? err.message : String(err);
+      into.set(p.id, prev ? { ...prev, error: message } : { models: [], index: new Map(), configured: false, fetchedAt: Date.now(), error: message });
+    }
+  }
+
+  async refresh(): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    for (const p of this.config.providers.values()) if (!p.models) jobs.push(this.discover(p));
+    await Promise.all(jobs);
+  }
+
+  /** The upstream's spelling of `model` if the provider offers it. */
+  lookup(providerId: string, model: string): string | undefined {
+    return this.entries.get(providerId)?.index.get(model);
+  }
+
+  /** Whether the provider's catalog is configured (authoritative) rather than discovered. */
+  isConfigured(providerId: string): boolean {
+    return this.entries.get(providerId)?.configured ?? false;
+  }
+
+  models(providerId: string): string[] {
+    return this.entries.get(providerId)?.models ?? [];
+  }
+
+  discoveryError(providerId: string): string | undefined {
+    return this.entries.get(providerId)?.error;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,51 @@
+import type { ResolvedClient } from "../config/resolve";
+import type { ChatRequest, EmbedRequest, EmbedResponse, ModelInfo, Protocol, StreamEvent } from "../core/types";
+
+/** What the server knows about one inbound request, shared by codec, router and audit. */
+export interface RequestContext {
+  /** Sent back as `x-request-id`. */
+  requestId: string;
+  protocol: Protocol;
+  /** Inbound endpoint, e.g. "/v1/chat/completions". */
+  endpoint: string;
+  headers: Headers;
+  /** Fires when the client disconnects. */
+  signal: AbortSignal;
+  /** `performance.now()` when the request arrived. */
+  receivedAt: number;
+  /** Wall clock (ms since epoch) when the request arrived. */
+  receivedAtMs: number;
+  /** The authenticated client, when clients are configured. */
+  client?: ResolvedClient;
+  /** Remote address, for logs and `allowNoAuthFrom`. */
+  ip?: string;
+  /** Set once the request's audit row is queued, so it is written exactly once. */
+  audited?: boolean;
+}
+
+export interface ChatOutcome {
+  /** Provider id and upstream model that answered. */
+  provider: string;
+  model: string;
+  /** The whole answer as events. Iterate it to the end (or stop early: that aborts the upstream). */
+  events: AsyncIterable<StreamEvent>;
+  /** `x-lmrelay-*` headers to add to the response. */
+  headers: Record<string, string>;
+}
+
+export interface EmbedOutcome {
+  provider: string;
+  model: string;
+  response: EmbedResponse;
+  headers: Record<string, string>;
+}
+
+/** What inbound routes call. Knows nothing of wire formats. */
+export interface Gateway {
+  chat(req: ChatRequest, ctx: RequestContext): Promise<ChatOutcome>;
+  embed(req: EmbedRequest, ctx: RequestContext): Promise<EmbedOutcome>;
+  /** Models and aliases the request's client may use. */
+  models(ctx: RequestContext): ModelInfo[];
+  /** Records a request that ended before reaching the router (bad input, auth failure…). */
+  recordRejected(ctx: RequestContext, status: number, error: string, model?: string): void;
+}

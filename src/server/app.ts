@@ -1,0 +1,87 @@
+import { Elysia } from "elysia";
+import type { ResolvedConfig } from "../config/resolve";
+import { lmrelayError, toGatewayError } from "../core/errors";
+import type { Protocol } from "../core/types";
+import { authenticate } from "../governance/auth";
+import { anthropicInbound } from "../inbound/anthropic";
+import { ollamaInbound } from "../inbound/ollama";
+import { openaiInbound } from "../inbound/openai";
+import type { HandleRequest, InboundProtocol } from "../inbound/types";
+import type { Logger } from "../log/logger";
+import type { RequestContext } from "../router/types";
+import type { Runtime } from "./runtime";
+
+// HTTP wiring: one Elysia app, the three inbound protocols' routes, and the shared per-request
+// handling (request id, auth, idle timeout off for long answers, errors in the caller's shape).
+
+const INBOUND: Record<Protocol, InboundProtocol> = {
+  openai: openaiInbound,
+  anthropic: anthropicInbound,
+  ollama: ollamaInbound,
+};
+
+/** Which protocol's error shape an unrouted request gets. */
+export function protocolForPath(path: string, headers: Headers): Protocol {
+  if (path.startsWith("/api/") || path === "/api") return "ollama";
+  if (path.startsWith("/anthropic/") || path.startsWith("/v1/messages") || headers.has("anthropic-version")) return "anthropic";
+  return "openai";
+}
+
+let idCounter = 0;
+const idPrefix = Math.random().toString(36).slice(2, 8);
+function newRequestId(): string {
+  return `req_${idPrefix}${(idCounter++).toString(36).padStart(6, "0")}`;
+}
+
+export function buildApp(runtime: Runtime, log: Logger): Elysia {
+  const handle: HandleRequest = async (request, server, protocol, work, opts) => {
+    const config: ResolvedConfig = runtime.config;
+    const url = request.url;
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const q = url.indexOf("?", pathStart);
+    const ctx: RequestContext = {
+      requestId: request.headers.get("x-request-id") || newRequestId(),
+      protocol,
+      endpoint: q === -1 ? url.slice(pathStart) : url.slice(pathStart, q),
+      headers: request.headers,
+      signal: request.signal,
+      receivedAt: performance.now(),
+      receivedAtMs: Date.now(),
+      ip: server?.requestIP(request)?.address,
+    };
+    // LLM answers can be silent for minutes (slow first token); lmrelay enforces its own timeouts.
+    server?.timeout(request, 0);
+    runtime.inFlight++;
+    try {
+      if (opts?.auth !== false) ctx.client = authenticate(config, request.headers);
+      const res = await work(ctx);
+      res.headers.set("x-request-id", ctx.requestId);
+      return res;
+    } catch (e) {
+      const err = toGatewayError(e);
+      if (err.kind === "internal") log.error("internal error", { requestId: ctx.requestId, error: err.message, stack: (err.cause as Error | undefined)?.stack });
+      if (!ctx.audited) runtime.gateway.recordRejected(ctx, err.status, err.message);
+      return INBOUND[protocol].errorResponse(err, ctx.requestId);
+    } finally {
+      runtime.inFlight--;
+    }
+  };
+
+  const deps = { gateway: runtime.gateway, handle, maxBodyBytes: () => runtime.config.server.maxBodyBytes };
+  const app = new Elysia()
+    .onError(({ code, request, error }) => {
+      const path = new URL(request.url).pathname;
+      const protocol = protocolForPath(path, request.headers);
+      const err =
+        code === "NOT_FOUND"
+          ? lmrelayError("not_found", `no route for ${request.method} ${path}`)
+          : code === "PARSE" || code === "VALIDATION"
+            ? lmrelayError("invalid_request", String((error as Error)?.message ?? error))
+            : toGatewayError(error);
+      if (err.kind === "internal") log.error("unhandled error", { path, error: err.message });
+      return INBOUND[protocol].errorResponse(err, newRequestId());
+    })
+    .get("/healthz", () => new Response(JSON.stringify({ status: "ok", inFlight: runtime.inFlight }), { headers: { "content-type": "application/json" } }));
+  for (const inbound of Object.values(INBOUND)) inbound.register(app, deps);
+  return app;
+}

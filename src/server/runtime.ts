@@ -1,0 +1,72 @@
+import type { ResolvedConfig } from "../config/resolve";
+import type { Logger } from "../log/logger";
+import { Catalog } from "../router/catalog";
+import { RelayGateway } from "../router/gateway";
+import { AuditWriter } from "../store/audit";
+import { type Db, openDatabase } from "../store/db";
+import { buildApp } from "./app";
+
+// Everything a running lmrelay holds: the config in force (swapped atomically on reload), the
+// model catalog, the database and audit writer, the gateway, and the HTTP server.
+
+export class Runtime {
+  config: ResolvedConfig;
+  readonly catalog = new Catalog();
+  readonly db: Db;
+  readonly audit: AuditWriter;
+  readonly gateway: RelayGateway;
+  inFlight = 0;
+  private server: Bun.Server<unknown> | undefined;
+
+  constructor(
+    config: ResolvedConfig,
+    readonly log: Logger,
+  ) {
+    this.config = config;
+    this.db = openDatabase(config.storagePath);
+    this.audit = new AuditWriter(this.db, {
+      onError: (err) => log.error("audit write failed; rows are kept and retried", { error: (err as Error).message, queued: this.audit.depth }),
+      onDrop: (n) => {
+        if (n === 1 || n % 1000 === 0) log.error("audit queue full; oldest rows dropped", { dropped: n });
+      },
+    });
+    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log });
+  }
+
+  /** Starts serving. Waits (briefly) for model discovery so the first requests find their models. */
+  async start(opts: { host?: string; port?: number } = {}): Promise<{ url: string; port: number }> {
+    await this.catalog.load(this.config, { wait: true });
+    const app = buildApp(this, this.log);
+    const maxBody = Math.max(this.config.server.maxBodyBytes * 2, 128 * 1024 * 1024);
+    app.listen({
+      hostname: opts.host ?? this.config.server.host,
+      port: opts.port ?? this.config.server.port,
+      maxRequestBodySize: maxBody,
+      idleTimeout: 255,
+    });
+    const server = app.server!;
+    this.server = server;
+    return { url: `http://${server.hostname}:${server.port}`, port: server.port! };
+  }
+
+  /** Adopts a new, already validated config. In-flight requests keep the one they started with. */
+  async reload(next: ResolvedConfig): Promise<void> {
+    this.config = next;
+    await this.catalog.load(next);
+  }
+
+  async stop(opts: { drainMs?: number } = {}): Promise<void> {
+    const server = this.server;
+    if (server) {
+      // Stop accepting; let in-flight requests and streams finish up to the drain timeout.
+      const closing = Promise.resolve(server.stop(false));
+      const deadline = Date.now() + (opts.drainMs ?? 30_000);
+      while (this.inFlight + this.gateway.openAnswers > 0 && Date.now() < deadline) await Bun.sleep(25);
+      await Promise.race([closing, Bun.sleep(Math.max(0, deadline - Date.now()))]);
+      await server.stop(true);
+    }
+    this.catalog.stop();
+    this.audit.close();
+    this.db.$client.close();
+  }
+}

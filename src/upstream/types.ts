@@ -1,0 +1,37 @@
+import type { ChatRequest, EmbedRequest, EmbedResponse, StreamEvent } from "../core/types";
+import type { ResolvedKey, ResolvedProvider } from "../config/resolve";
+
+/** One attempt's destination: a provider, one of its keys (none for keyless providers), a model. */
+export interface Target {
+  provider: ResolvedProvider;
+  key?: ResolvedKey;
+  /** Model name as the upstream knows it. */
+  model: string;
+}
+
+export interface UpstreamCall {
+  target: Target;
+  /** Fires on client disconnect, on the attempt's first-byte timeout and on the request deadline. */
+  signal: AbortSignal;
+}
+
+export interface ChatReply {
+  /** The answer's events. For a stream they are pulled lazily from the upstream body; an upstream
+   *  failure after the answer began is thrown from the iterator (or yielded as an `error` event). */
+  events: AsyncIterable<StreamEvent>;
+  /** Upstream response headers (rate-limit state), when there was an HTTP response. */
+  headers?: Headers;
+}
+
+/**
+ * An upstream wire format. Small on purpose: build the HTTP request, decode the answer, classify
+ * errors. It throws `GatewayError` (with `provider` set) for every failure before the answer began;
+ * the router decides from its kind whether to fail over.
+ */
+export interface UpstreamAdapter {
+  readonly type: string;
+  chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply>;
+  embed?(req: EmbedRequest, call: UpstreamCall): Promise<EmbedResponse>;
+  /** Model ids the provider offers, from its model-list endpoint. */
+  listModels?(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<string[]>;
+}

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+// Issue 2, point 3: the compiled binary, copied alone into an empty folder beside a TypeScript
+// config that imports from "lmrelay", loads that config and serves. No node_modules anywhere.
+
+const root = path.resolve(import.meta.dir, "../..");
+let dir: string;
+let binary: string;
+
+beforeAll(() => {
+  const build = Bun.spawnSync(["bun", "run", "build"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+  dir = mkdtempSync(path.join(tmpdir(), "lmrelay-bin-"));
+  binary = path.join(dir, "lmrelay");
+  copyFileSync(path.join(root, "dist/lmrelay"), binary);
+  Bun.spawnSync(["chmod", "+x", binary]);
+  writeFileSync(
+    path.join(dir, "lmrelay.config.ts"),
+    `import { defineConfig, env } from "lmrelay";
+import { greeting } from "./helpers/names.ts";
+
+const port: number = Number(env("LMRELAY_TEST_PORT", "0"));
+export default defineConfig({
+  server: { port },
+  providers: { echo: { type: "echo", models: ["echo-1"] } },
+  models: { [greeting]: ["echo/echo-1"] },
+});
+`,
+  );
+  Bun.spawnSync(["mkdir", "-p", path.join(dir, "helpers")]);
+  writeFileSync(path.join(dir, "helpers/names.ts"), `export const greeting: string = "hello-alias";\n`);
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test("version prints version and commit", () => {
+  const p = Bun.spawnSync([binary, "version"], { cwd: dir, env: { PATH: "/usr/bin:/bin" } });
+  expect(p.exitCode).toBe(0);
+  expect(p.stdout.toString()).toMatch(/^lmrelay \d+\.\d+\.\d+ \(\w+\)\n$/);
+});
+
+test("check loads the TypeScript config and prints the routing table", () => {
+  const p = Bun.spawnSync([binary, "check"], { cwd: dir, env: { PATH: "/usr/bin:/bin" } });
+  expect(p.stderr.toString()).toBe("");
+  expect(p.exitCode).toBe(0);
+  const out = p.stdout.toString();
+  expect(out).toContain("echo  type=echo");
+  expect(out).toContain("hello-alias");
+  expect(out).toContain("resolves to: echo/echo-1");
+});
+
+test("check reports a bad config with file, field and reason", () => {
+  const bad = path.join(dir, "bad.config.ts");
+  writeFileSync(bad, `import { defineConfig, env } from "lmrelay";\nexport default defineConfig({ providers: { x: { type: "openai", keys: [env("LMRELAY_NOPE_KEY")] } } });\n`);
+  const p = Bun.spawnSync([binary, "check", "--config", bad], { cwd: dir, env: { PATH: "/usr/bin:/bin" } });
+  expect(p.exitCode).toBe(1);
+  const err = p.stderr.toString();
+  expect(err).toContain(bad);
+  expect(err).toContain("providers.x.keys[0]");
+  expect(err).toContain("LMRELAY_NOPE_KEY is not set");
+});
+
+test("serve answers an OpenAI request through the echo provider", async () => {
+  const proc = Bun.spawn([binary, "serve"], { cwd: dir, env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+  try {
+    const reader = proc.stdout.getReader();
+    let out = "";
+    let url: string | undefined;
+    const until = Date.now() + 15_000;
+    while (!url && Date.now() < until) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+      url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
+    }
+    reader.releaseLock();
+    expect(url).toBeDefined();
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "hello-alias", messages: [{ role: "user", content: "ping from the binary" }] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as any;
+    expect(body.choices[0].message.content).toBe("ping from the binary");
+    expect(res.headers.get("x-lmrelay-provider")).toBe("echo");
+  } finally {
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+  }
+}, 30_000);

@@ -1,0 +1,60 @@
+import { describe, expect, test } from "bun:test";
+import { parseNdjson, parseSse } from "../../src/core/sse";
+
+async function* chunks(parts: Uint8Array[]) {
+  for (const p of parts) yield p;
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** Every way of cutting `bytes` in two. */
+function splits(bytes: Uint8Array): Uint8Array[][] {
+  const out: Uint8Array[][] = [];
+  for (let i = 0; i <= bytes.length; i++) out.push([bytes.slice(0, i), bytes.slice(i)]);
+  return out;
+}
+
+describe("parseSse", () => {
+  const text =
+    ": OPENROUTER PROCESSING\r\n\r\nevent: message_start\r\ndata: {\"a\":\"é😀\"}\r\n\r\nevent: ping\n\n" +
+    "data: line1\ndata: line2\n\n\n\ndata: [DONE]\n\n";
+  const expected = [
+    { event: "message_start", data: '{"a":"é😀"}' },
+    { event: undefined, data: "line1\nline2" },
+    { event: undefined, data: "[DONE]" },
+  ];
+
+  test("comments, CRLF, event lines without data, multi-line data, keep-alive blank lines", async () => {
+    expect(await collect(parseSse(chunks([new TextEncoder().encode(text)])))).toEqual(expected);
+  });
+
+  test("chunks split at every byte, including inside UTF-8 characters", async () => {
+    const bytes = new TextEncoder().encode(text);
+    for (const parts of splits(bytes)) expect(await collect(parseSse(chunks(parts)))).toEqual(expected);
+  });
+
+  test("byte-at-a-time delivery", async () => {
+    const bytes = new TextEncoder().encode(text);
+    const parts = Array.from(bytes, (b) => new Uint8Array([b]));
+    expect(await collect(parseSse(chunks(parts)))).toEqual(expected);
+  });
+
+  test("a final event without the trailing blank line is still delivered", async () => {
+    expect(await collect(parseSse(chunks([new TextEncoder().encode("data: x")])))).toEqual([{ event: undefined, data: "x" }]);
+  });
+});
+
+describe("parseNdjson", () => {
+  test("lines split anywhere, blank lines skipped, last line without newline", async () => {
+    const bytes = new TextEncoder().encode('{"a":"ü"}\n\n{"b":2}\r\n{"c":3}');
+    for (const parts of splits(bytes)) expect(await collect(parseNdjson(chunks(parts)))).toEqual([{ a: "ü" }, { b: 2 }, { c: 3 }]);
+  });
+
+  test("an invalid line throws", async () => {
+    await expect(collect(parseNdjson(chunks([new TextEncoder().encode('{"a":1}\n{oops\n')])))).rejects.toThrow();
+  });
+});
