@@ -1,0 +1,93 @@
+import type { Elysia } from "elysia";
+import { lmrelayError, toGatewayError } from "../../core/errors";
+import type { ChatRequest } from "../../core/types";
+import type { RequestContext } from "../../router/types";
+import { anthropicModel, anthropicModelList } from "../anthropic/models";
+import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from "../http";
+import type { InboundDeps, InboundProtocol } from "../types";
+import { decodeChatRequest, decodeCompletionRequest } from "./decode";
+import { decodeEmbedRequest, encodeEmbeddings } from "./embeddings";
+import { type AnswerMeta, encodeChatCompletion, encodeTextCompletion } from "./encode";
+import { openaiErrorResponse } from "./errors";
+import { modelIdFromPath, openaiModel, openaiModelList } from "./models";
+import { ChatStreamEncoder, CompletionStreamEncoder } from "./stream";
+
+// The OpenAI inbound protocol: routes for chat completions, legacy completions, embeddings and
+// models. Wire ⇄ canonical work lives in the sibling files; this one only wires HTTP to the gateway.
+
+const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
+
+type Server = Bun.Server<unknown> | null;
+
+async function relayChat(request: Request, ctx: RequestContext, deps: InboundDeps, legacy: boolean): Promise<Response> {
+  const body = await readJsonBody(request, deps.maxBodyBytes());
+  const req: ChatRequest = legacy ? decodeCompletionRequest(body) : decodeChatRequest(body);
+  const outcome = await deps.gateway.chat(req, ctx);
+  const headers = relayHeaders(ctx.requestId, outcome.headers);
+  const meta: AnswerMeta = {
+    fallbackId: `${legacy ? "cmpl" : "chatcmpl"}-${ctx.requestId}`,
+    fallbackModel: outcome.model,
+    created: Math.floor(ctx.receivedAtMs / 1000),
+  };
+  if (req.stream) {
+    const includeUsage = req.includeUsage === true;
+    const encoder = legacy ? new CompletionStreamEncoder(meta, includeUsage) : new ChatStreamEncoder(meta, includeUsage);
+    return new Response(streamBody(outcome.events, encoder, toGatewayError), { headers: { ...headers, ...SSE_HEADERS } });
+  }
+  const answer = await foldStream(outcome.events);
+  return jsonResponse(legacy ? encodeTextCompletion(answer, meta) : encodeChatCompletion(answer, meta), 200, headers);
+}
+
+async function relayEmbeddings(request: Request, ctx: RequestContext, deps: InboundDeps): Promise<Response> {
+  const { request: req, format } = decodeEmbedRequest(await readJsonBody(request, deps.maxBodyBytes()));
+  const outcome = await deps.gateway.embed(req, ctx);
+  return jsonResponse(encodeEmbeddings(outcome.response, format, outcome.model), 200, relayHeaders(ctx.requestId, outcome.headers));
+}
+
+/** Anthropic's SDK lists models at the same path; its `anthropic-version` header tells the two apart. */
+function wantsAnthropic(request: Request): boolean {
+  return request.headers.has("anthropic-version");
+}
+
+function listModels(request: Request, ctx: RequestContext, deps: InboundDeps): Response {
+  const models = deps.gateway.models(ctx);
+  if (wantsAnthropic(request)) return jsonResponse(anthropicModelList(models, new URL(request.url).searchParams));
+  return jsonResponse(openaiModelList(models));
+}
+
+function getModel(request: Request, ctx: RequestContext, deps: InboundDeps): Response {
+  const id = modelIdFromPath(new URL(request.url).pathname);
+  const model = deps.gateway.models(ctx).find((m) => m.id === id);
+  if (!model) throw lmrelayError("not_found", `model "${id}" does not exist or is not available to this client`, { code: "model_not_found" });
+  return jsonResponse(wantsAnthropic(request) ? anthropicModel(model) : openaiModel(model));
+}
+
+export const openaiInbound: InboundProtocol = {
+  protocol: "openai",
+  errorResponse: openaiErrorResponse,
+  register(app: Elysia, deps: InboundDeps): void {
+    const { handle } = deps;
+    const noParse = { parse: "none" as const };
+    app.post(
+      "/v1/chat/completions",
+      ({ request, server }) => handle(request, server as Server, "openai", (ctx) => relayChat(request, ctx, deps, false)),
+      noParse,
+    );
+    app.post(
+      "/v1/completions",
+      ({ request, server }) => handle(request, server as Server, "openai", (ctx) => relayChat(request, ctx, deps, true)),
+      noParse,
+    );
+    app.post(
+      "/v1/embeddings",
+      ({ request, server }) => handle(request, server as Server, "openai", (ctx) => relayEmbeddings(request, ctx, deps)),
+      noParse,
+    );
+    app.get("/v1/models", ({ request, server }) =>
+      handle(request, server as Server, wantsAnthropic(request) ? "anthropic" : "openai", (ctx) => listModels(request, ctx, deps)),
+    );
+    app.get("/v1/models/*", ({ request, server }) =>
+      handle(request, server as Server, wantsAnthropic(request) ? "anthropic" : "openai", (ctx) => getModel(request, ctx, deps)),
+    );
+  },
+};
