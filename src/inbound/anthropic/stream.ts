@@ -1,0 +1,215 @@
+import type { GatewayError } from "../../core/errors";
+import { sseFrame } from "../../core/sse";
+import type { FinishReason, StreamEvent, Usage } from "../../core/types";
+import type { StreamEncoder } from "../http";
+import { anthropicUsage, messageId, stopReason, toolUseId } from "./encode";
+import { anthropicErrorBody } from "./errors";
+
+// Canonical events → Anthropic's SSE sequence: message_start, content blocks opened and closed
+// strictly in order, then message_delta (stop reason + final usage) and message_stop.
+
+type OpenBlock = { kind: "text" | "thinking" | "tool"; index: number; toolIndex?: number; signed?: boolean };
+
+interface ToolState {
+  state: "open" | "queued" | "closed";
+  id?: string;
+  name?: string;
+  /** Argument fragments received while another tool's block was open. */
+  args: string;
+}
+
+export interface AnthropicStreamOptions {
+  /** Upstream model, for when the upstream's first event names none. */
+  model: string;
+  requestId?: string;
+}
+
+function blockStart(index: number, block: string): string {
+  return `event: content_block_start\ndata: {"type":"content_block_start","index":${index},"content_block":${block}}\n\n`;
+}
+
+function blockDelta(index: number, delta: string): string {
+  return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":${delta}}\n\n`;
+}
+
+function blockStop(index: number): string {
+  return `event: content_block_stop\ndata: {"type":"content_block_stop","index":${index}}\n\n`;
+}
+
+function toolBlock(tool: ToolState): string {
+  return `{"type":"tool_use","id":${JSON.stringify(toolUseId(tool.id ?? ""))},"name":${JSON.stringify(tool.name)},"input":{}}`;
+}
+
+function jsonDelta(fragment: string): string {
+  return `{"type":"input_json_delta","partial_json":${JSON.stringify(fragment)}}`;
+}
+
+const TEXT_BLOCK = `{"type":"text","text":""}`;
+const THINKING_BLOCK = `{"type":"thinking","thinking":"","signature":""}`;
+
+export class AnthropicStreamEncoder implements StreamEncoder {
+  private started = false;
+  private stopped = false;
+  private open: OpenBlock | undefined;
+  private nextIndex = 0;
+  /** By canonical tool index. A tool starting while another tool's block is open waits its turn
+   *  (Anthropic blocks cannot interleave), its fragments buffered, never dropped. */
+  private tools = new Map<number, ToolState>();
+  private queued: number[] = [];
+  private sawTool = false;
+  private startUsage: Partial<Usage> | undefined;
+  private usage: Usage | undefined;
+  private finish: { reason: FinishReason; stopSequence?: string } | undefined;
+
+  constructor(private readonly opts: AnthropicStreamOptions) {}
+
+  encode(ev: StreamEvent): string {
+    if (this.stopped) return "";
+    let out = "";
+    if (!this.started) {
+      out += this.messageStart(ev.type === "start" ? ev : undefined);
+      if (ev.type === "start") return out;
+    }
+    switch (ev.type) {
+      case "text":
+        if (ev.text === "") return out;
+        if (this.open?.kind !== "text") out += this.closeBlocks() + this.openBlock("text", TEXT_BLOCK);
+        return out + blockDelta(this.open!.index, `{"type":"text_delta","text":${JSON.stringify(ev.text)}}`);
+      case "thinking":
+        if (ev.text === "") return out;
+        if (this.open?.kind !== "thinking" || this.open.signed) out += this.closeBlocks() + this.openBlock("thinking", THINKING_BLOCK);
+        return out + blockDelta(this.open!.index, `{"type":"thinking_delta","thinking":${JSON.stringify(ev.text)}}`);
+      case "thinking_signature":
+        if (this.open?.kind !== "thinking" || this.open.signed) out += this.closeBlocks() + this.openBlock("thinking", THINKING_BLOCK);
+        this.open!.signed = true;
+        return out + blockDelta(this.open!.index, `{"type":"signature_delta","signature":${JSON.stringify(ev.signature)}}`);
+      case "redacted_thinking": {
+        out += this.closeBlocks();
+        const index = this.nextIndex++;
+        return out + blockStart(index, `{"type":"redacted_thinking","data":${JSON.stringify(ev.data)}}`) + blockStop(index);
+      }
+      case "tool_call_start":
+        return out + this.toolStart(ev.index, ev.id, ev.name);
+      case "tool_call_delta":
+        return out + this.toolDelta(ev.index, ev.arguments);
+      case "usage":
+        this.usage = ev.usage;
+        return this.finish ? out + this.finishFrames() : out;
+      case "finish":
+        this.finish = { reason: ev.reason, stopSequence: ev.stopSequence };
+        out += this.closeBlocks();
+        // Hold message_delta until the usage arrives (or the stream ends): it carries the numbers.
+        return this.usage ? out + this.finishFrames() : out;
+      default:
+        return out;
+    }
+  }
+
+  end(): string {
+    if (this.stopped) return "";
+    const out = this.started ? "" : this.messageStart(undefined);
+    this.finish ??= { reason: this.sawTool ? "tool_calls" : "stop" };
+    return out + this.finishFrames();
+  }
+
+  error(err: GatewayError): string {
+    this.stopped = true;
+    return sseFrame(JSON.stringify(anthropicErrorBody(err, this.opts.requestId)), "error");
+  }
+
+  private messageStart(start: Extract<StreamEvent, { type: "start" }> | undefined): string {
+    this.started = true;
+    this.startUsage = start?.usage;
+    const message = {
+      id: messageId(start?.id),
+      type: "message",
+      role: "assistant",
+      model: start?.model || this.opts.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: anthropicUsage(start?.usage),
+    };
+    return sseFrame(JSON.stringify({ type: "message_start", message }), "message_start");
+  }
+
+  private openBlock(kind: OpenBlock["kind"], block: string, toolIndex?: number): string {
+    const index = this.nextIndex++;
+    this.open = { kind, index, toolIndex };
+    return blockStart(index, block);
+  }
+
+  /** Closes the open block, then emits every waiting tool whole: something else comes next. */
+  private closeBlocks(): string {
+    let out = "";
+    if (this.open) {
+      out += blockStop(this.open.index);
+      if (this.open.toolIndex !== undefined) this.tools.get(this.open.toolIndex)!.state = "closed";
+      this.open = undefined;
+    }
+    if (this.queued.length === 0) return out;
+    // Fragments whose tool has not started yet stay queued: no name to give their block.
+    const waiting: number[] = [];
+    for (const toolIndex of this.queued) {
+      const tool = this.tools.get(toolIndex)!;
+      if (tool.name === undefined) {
+        waiting.push(toolIndex);
+        continue;
+      }
+      tool.state = "closed";
+      const index = this.nextIndex++;
+      out += blockStart(index, toolBlock(tool));
+      if (tool.args !== "") out += blockDelta(index, jsonDelta(tool.args));
+      out += blockStop(index);
+    }
+    this.queued = waiting;
+    return out;
+  }
+
+  private toolStart(toolIndex: number, id: string, name: string): string {
+    this.sawTool = true;
+    const known = this.tools.get(toolIndex);
+    if (known?.name !== undefined) return ""; // a repeated start: the block already exists
+    if (this.open?.kind === "tool") {
+      if (known) {
+        known.id = id;
+        known.name = name;
+      } else {
+        this.tools.set(toolIndex, { state: "queued", id, name, args: "" });
+        this.queued.push(toolIndex);
+      }
+      return "";
+    }
+    if (known) this.queued.splice(this.queued.indexOf(toolIndex), 1);
+    let out = this.closeBlocks();
+    const tool: ToolState = { state: "open", id, name, args: "" };
+    this.tools.set(toolIndex, tool);
+    out += this.openBlock("tool", toolBlock(tool), toolIndex);
+    // Fragments that arrived before their start.
+    if (known && known.args !== "") out += blockDelta(this.open!.index, jsonDelta(known.args));
+    return out;
+  }
+
+  private toolDelta(toolIndex: number, fragment: string): string {
+    if (fragment === "") return "";
+    const tool = this.tools.get(toolIndex);
+    if (!tool) {
+      this.tools.set(toolIndex, { state: "queued", args: fragment });
+      this.queued.push(toolIndex);
+      return "";
+    }
+    if (tool.state === "open") return blockDelta(this.open!.index, jsonDelta(fragment));
+    // A closed block cannot be reopened on Anthropic's wire; a fragment arriving that late is lost.
+    if (tool.state === "queued") tool.args += fragment;
+    return "";
+  }
+
+  private finishFrames(): string {
+    const closing = this.closeBlocks(); // content may have followed the finish event
+    this.stopped = true;
+    const { stop_reason, stop_sequence } = stopReason(this.finish!.reason, this.finish!.stopSequence);
+    const usage = anthropicUsage(this.usage ?? this.startUsage);
+    const delta = { type: "message_delta", delta: { stop_reason, stop_sequence }, usage };
+    return closing + sseFrame(JSON.stringify(delta), "message_delta") + `event: message_stop\ndata: {"type":"message_stop"}\n\n`;
+  }
+}
