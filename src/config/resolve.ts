@@ -192,7 +192,6 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
   const aliases = new Map<string, ResolvedAlias>();
   for (const [name, a] of Object.entries(cfg.models ?? {})) {
     const alias = Array.isArray(a) ? { name, targets: a } : { name, targets: a.targets, strategy: a.strategy };
-    if (providers.has(name)) problems.push({ path: `models.${name}`, message: `alias "${name}" shadows a provider id` });
     aliases.set(name, alias);
   }
   // An alias may name another alias; a cycle would never resolve.
