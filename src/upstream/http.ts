@@ -1,0 +1,288 @@
+import { type ErrorKind, GatewayError, kindForStatus } from "../core/errors";
+import type { UpstreamCall } from "./types";
+
+// HTTP plumbing every HTTP upstream adapter shares: send with the call's signal, turn a failed
+// answer (non-2xx, refused connection, timeout, cut body) into a GatewayError the router can act
+// on. Messages are `<providerId>: <what the upstream said>` and never carry the key.
+
+/** Who is being called: enough to label errors and scrub the key from them. */
+export interface UpstreamEndpoint {
+  providerId: string;
+  /** The key sent with the request; scrubbed from every message. */
+  secret?: string;
+  signal: AbortSignal;
+}
+
+export function endpointOf(call: UpstreamCall): UpstreamEndpoint {
+  return { providerId: call.target.provider.id, secret: call.target.key?.secret, signal: call.signal };
+}
+
+/** What an error body said, whatever envelope it came in. */
+export interface UpstreamErrorInfo {
+  message?: string;
+  /** Provider's own code (`insufficient_quota`, `context_length_exceeded`, `DeploymentNotFound`…). */
+  code?: string;
+  /** OpenAI `type` / Anthropic `error.type` / Gemini `status`. */
+  type?: string;
+  param?: string;
+  /** A numeric status the body itself carried (OpenRouter `error.code`, Gemini `error.code`). */
+  status?: number;
+}
+
+/** Lets an adapter recognise its provider's own spellings (Gemini `API_KEY_INVALID` → authentication),
+ *  a retry delay carried in the body, or a status to report instead of the upstream's. */
+export type ErrorClassifier = (
+  status: number,
+  info: UpstreamErrorInfo,
+  body: unknown,
+) => { kind?: ErrorKind; code?: string; retryAfterMs?: number; status?: number } | undefined;
+
+export interface SendOptions {
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  /** Already-serialised request body. */
+  body?: string;
+  classify?: ErrorClassifier;
+}
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+/** Sends a request; resolves only with a 2xx response, otherwise throws a GatewayError. */
+export async function sendUpstream(ep: UpstreamEndpoint, url: string, opts: SendOptions = {}): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: opts.method ?? (opts.body === undefined ? "GET" : "POST"),
+      headers: opts.headers,
+      body: opts.body,
+      signal: ep.signal,
+      // A redirect would resend the key to wherever the upstream points.
+      redirect: "manual",
+    });
+  } catch (err) {
+    throw failureFromThrown(ep, err);
+  }
+  if (res.ok) return res;
+  throw await errorFromResponse(ep, res, opts.classify);
+}
+
+/** Sends a JSON POST and returns the response. */
+export function postJson(ep: UpstreamEndpoint, url: string, headers: Record<string, string>, body: unknown, classify?: ErrorClassifier): Promise<Response> {
+  return sendUpstream(ep, url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json", ...headers },
+    body: JSON.stringify(body),
+    classify,
+  });
+}
+
+/** Reads a 2xx JSON body; a body that is not JSON is a broken answer (`upstream_error`). */
+export async function readJson(ep: UpstreamEndpoint, res: Response): Promise<any> {
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    throw failureFromThrown(ep, err);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw upstreamError(ep, "upstream_error", `answered ${res.status} with a body that is not JSON: ${snippet(text)}`, { code: "bad_response" });
+  }
+}
+
+/** The response body as raw chunks, with read failures (cut connection, timeout) as GatewayErrors. */
+export async function* bodyChunks(ep: UpstreamEndpoint, res: Response): AsyncGenerator<Uint8Array> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } catch (err) {
+        throw failureFromThrown(ep, err);
+      }
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    // Stopping early (client gone, [DONE] seen) must release the upstream connection.
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** A GatewayError labelled with the provider: `<providerId>: <message>`, the key scrubbed. */
+export function upstreamError(
+  ep: Pick<UpstreamEndpoint, "providerId" | "secret">,
+  kind: ErrorKind,
+  message: string,
+  opts: { status?: number; retryAfterMs?: number; code?: string; param?: string; cause?: unknown } = {},
+): GatewayError {
+  return new GatewayError(kind, `${ep.providerId}: ${scrub(message, ep.secret)}`, { ...opts, provider: ep.providerId });
+}
+
+/** A thrown fetch/read failure: timeout (the signal's reason says so), abort, or connection error. */
+export function failureFromThrown(ep: UpstreamEndpoint, err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (ep.signal.aborted) {
+    const reason = ep.signal.reason as { name?: string } | undefined;
+    if (reason?.name === "TimeoutError") return upstreamError(ep, "timeout", "the upstream did not answer in time", { code: "timeout", cause: err });
+    // A client abort: the router knows its own signal and tells the two apart.
+    return upstreamError(ep, "upstream_error", "the request was aborted", { code: "aborted", cause: err });
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return upstreamError(ep, "upstream_error", `connection failed: ${detail}`, { code: "connection_error", cause: err });
+}
+
+/** Turns a non-2xx answer into a GatewayError: faithful status, kind, code, retry-after. */
+export async function errorFromResponse(ep: UpstreamEndpoint, res: Response, classify?: ErrorClassifier): Promise<GatewayError> {
+  let text = "";
+  try {
+    text = await readLimited(res, ERROR_BODY_LIMIT);
+  } catch {
+    // The status alone still classifies the failure.
+  }
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  const info = extractErrorInfo(body);
+  const message = info.message || snippet(text) || `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
+  const refined = classifyError(res.status, info, body, classify);
+  return upstreamError(ep, refined.kind, message, {
+    status: refined.status ?? res.status,
+    retryAfterMs: parseRetryAfter(res.headers) ?? refined.retryAfterMs,
+    code: refined.code,
+    param: info.param,
+  });
+}
+
+/** Kind and code for an upstream failure: status first, then the body's code/type/message. */
+export function classifyError(
+  status: number,
+  info: UpstreamErrorInfo,
+  body: unknown,
+  classify?: ErrorClassifier,
+): { kind: ErrorKind; code?: string; retryAfterMs?: number; status?: number } {
+  // Status 0: an error reported inside a 200 answer (mid-stream), where only the body can tell.
+  let kind: ErrorKind = status ? kindForStatus(status) : "upstream_error";
+  let code = info.code;
+  const tags = `${info.code ?? ""} ${info.type ?? ""}`.toLowerCase();
+  if (/context_length|context_window|string_above_max_length/.test(tags)) kind = "context_length";
+  else if ((status === 400 || status === 413) && /context (length|window)|maximum context|prompt is too long|too many tokens/i.test(info.message ?? ""))
+    kind = "context_length";
+  else if (/content_filter|content_policy|responsibleaipolicy/.test(tags)) kind = "content_filter";
+  else if (/insufficient_quota/.test(tags)) {
+    kind = "rate_limited";
+    code = "insufficient_quota";
+  } else if (!status && /rate_limit/.test(tags)) kind = "rate_limited";
+  else if (!status && /overloaded/.test(tags)) kind = "overloaded";
+  else if (status === 402) {
+    // Out of credits is a property of the key: another key or provider may still answer.
+    kind = "rate_limited";
+    code ??= "insufficient_quota";
+  }
+  const custom = classify?.(status, info, body);
+  if (custom?.kind) kind = custom.kind;
+  if (custom?.code) code = custom.code;
+  return { kind, code, retryAfterMs: custom?.retryAfterMs, status: custom?.status };
+}
+
+/** Reads the common error envelopes: OpenAI/Anthropic/Gemini `{error:{…}}`, `{error:"…"}`,
+ *  Mistral/vLLM `{object:"error",message}`, FastAPI `{detail}`, Cloudflare `{errors:[…]}`. */
+export function extractErrorInfo(body: unknown): UpstreamErrorInfo {
+  if (Array.isArray(body)) return extractErrorInfo(body[0]);
+  if (!body || typeof body !== "object") return typeof body === "string" && body ? { message: body } : {};
+  const b = body as Record<string, any>;
+  if (typeof b.error === "string") return { message: b.error, code: str(b.code), type: str(b.type) };
+  if (b.error && typeof b.error === "object") {
+    const e = b.error as Record<string, any>;
+    const numeric = httpStatusOf(e.code);
+    return {
+      message: str(e.message) ?? str(e.msg),
+      // A bare HTTP status in `code` says nothing the status does not.
+      code: numeric === undefined ? str(e.code) : (str(e.status) ?? str(e.innererror?.code)),
+      type: str(e.type) ?? str(e.status),
+      param: str(e.param),
+      status: numeric,
+    };
+  }
+  if (Array.isArray(b.errors) && b.errors.length > 0) {
+    const e = b.errors[0];
+    return typeof e === "string" ? { message: e } : { message: str(e?.message), code: str(e?.code) };
+  }
+  if (b.detail !== undefined) {
+    if (typeof b.detail === "string") return { message: b.detail };
+    if (Array.isArray(b.detail))
+      return { message: b.detail.map(describeDetail).join("; ") };
+  }
+  // Mistral nests FastAPI's validation detail inside `message`.
+  const message = b.message && typeof b.message === "object" ? extractErrorInfo(b.message).message : str(b.message);
+  const status = httpStatusOf(b.code); // vLLM: `code: 400`
+  return { message, code: status === undefined ? str(b.code) : undefined, type: str(b.type), param: str(b.param), status };
+}
+
+/** `retry-after-ms` (milliseconds) or `retry-after` (seconds, or an HTTP date), in ms. */
+export function parseRetryAfter(headers: Headers, now = Date.now()): number | undefined {
+  const ms = headers.get("retry-after-ms");
+  if (ms !== null) {
+    const n = Number(ms);
+    if (ms.trim() !== "" && Number.isFinite(n) && n >= 0) return Math.round(n);
+  }
+  const ra = headers.get("retry-after");
+  if (ra === null || ra.trim() === "") return undefined;
+  const seconds = Number(ra);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+  const at = Date.parse(ra);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** One FastAPI/pydantic validation item: `body.stream_options.include_usage: Extra inputs are not permitted`. */
+function describeDetail(d: any): string {
+  if (typeof d === "string") return d;
+  const msg = str(d?.msg);
+  if (!msg) return JSON.stringify(d);
+  return Array.isArray(d.loc) ? `${d.loc.join(".")}: ${msg}` : msg;
+}
+
+/** A `code` that is really an HTTP status (`401`, `"429"`), not a provider code like Mistral's 3001. */
+function httpStatusOf(code: unknown): number | undefined {
+  const n = typeof code === "number" ? code : typeof code === "string" && /^\d{3}$/.test(code) ? Number(code) : NaN;
+  return Number.isInteger(n) && n >= 100 && n <= 599 ? n : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === "string") return v || undefined;
+  if (typeof v === "number") return String(v);
+  return undefined;
+}
+
+function scrub(message: string, secret?: string): string {
+  return secret && secret.length >= 4 ? message.split(secret).join("***") : message;
+}
+
+function snippet(text: string): string {
+  const t = text.trim();
+  return t.length > 300 ? `${t.slice(0, 300)}…` : t;
+}
+
+async function readLimited(res: Response, limit: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const r = await reader.read();
+      if (r.done) break;
+      chunks.push(r.value);
+      size += r.value.byteLength;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks)).slice(0, limit);
+}
