@@ -331,8 +331,10 @@ describe("encodeGeminiRequest", () => {
       ["https://example.com/dog.jpg", { mediaType: "image/jpeg", data: "DOG" }],
     ]);
     const parts = encodeGeminiRequest(req, { inlined }).body.contents[0]!.parts;
-    expect(parts[0]).toEqual({ inlineData: { mimeType: "image/png", data: "CAT" } });
-    expect(parts[3]).toEqual({ inlineData: { mimeType: "image/jpeg", data: "DOG" } });
+    // The function response leads the turn, its image right after it; the user's own images follow.
+    expect(parts[0]!.functionResponse).toMatchObject({ id: "x", name: "f" });
+    expect(parts[1]).toEqual({ inlineData: { mimeType: "image/jpeg", data: "DOG" } });
+    expect(parts[2]).toEqual({ inlineData: { mimeType: "image/png", data: "CAT" } });
     expect(() => encodeGeminiRequest(req)).toThrow(/not downloaded/);
   });
 });

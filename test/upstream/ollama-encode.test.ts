@@ -142,7 +142,7 @@ const cases: { name: string; req: ChatRequest; body: Record<string, unknown> }[]
     },
   },
   {
-    name: "tool result with images and user text before it keeps the order",
+    name: "tool result with images and user text before it: the result goes first, right after the calls",
     req: base({
       messages: [
         {
@@ -165,8 +165,8 @@ const cases: { name: string; req: ChatRequest; body: Record<string, unknown> }[]
     body: {
       model: "llama3.2:latest",
       messages: [
-        { role: "user", content: "before" },
         { role: "tool", content: "here", images: ["AAAA"], tool_name: "screenshot", tool_call_id: "x" },
+        { role: "user", content: "before" },
       ],
       stream: true,
     },

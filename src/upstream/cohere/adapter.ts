@@ -3,7 +3,7 @@ import type { ChatRequest, EmbedRequest, EmbedResponse } from "../../core/types"
 import type { ResolvedKey, ResolvedProvider } from "../../config/resolve";
 import { bodyChunks, type ErrorClassifier, endpointOf, postJson, readJson, sendUpstream, type UpstreamEndpoint, upstreamError } from "../http";
 import type { ChatReply, UpstreamAdapter, UpstreamCall } from "../types";
-import { decodeCohereResponse, decodeCohereStream } from "./decode";
+import { decodeCohereResponse, decodeCohereStream, mapUsage } from "./decode";
 import { encodeCohereChat } from "./encode";
 
 // The native Cohere v2 adapter: `/v2/chat` (JSON or SSE), `/v2/embed`, and `/v1/models`
@@ -36,8 +36,10 @@ async function chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
   const ctx = { providerId: provider.id, secret: key?.secret, model };
   if (req.stream) return { events: decodeCohereStream(ctx, bodyChunks(ep, res)), headers: res.headers };
   // ERROR/TIMEOUT finishes throw here, before the answer began, so the router can fail over.
-  const answer = decodeCohereResponse(ctx, await readJson(ep, res));
-  return { events: toAsync(responseToEvents(answer)), headers: res.headers };
+  const json = await readJson(ep, res);
+  const events = responseToEvents(decodeCohereResponse(ctx, json));
+  // An answer without usage must not read as zero tokens: left out, lmrelay estimates and flags it.
+  return { events: toAsync(mapUsage(json?.usage) ? events : events.filter((e) => e.type !== "usage")), headers: res.headers };
 }
 
 async function* toAsync<T>(items: T[]): AsyncGenerator<T> {

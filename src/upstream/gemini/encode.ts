@@ -88,7 +88,10 @@ function functionResponseBody(part: ToolResultPart): Record<string, unknown> {
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : { output: value };
 }
 
+/** A user turn's parts. Function responses lead the turn, right after the model's calls (a client
+ *  may have put its own words first); the user's text and images follow them. */
 function encodeUserParts(parts: ContentPart[], ctx: EncodeCtx): GeminiPart[] {
+  const responses: GeminiPart[] = [];
   const out: GeminiPart[] = [];
   for (const p of parts) {
     switch (p.type) {
@@ -106,15 +109,15 @@ function encodeUserParts(parts: ContentPart[], ctx: EncodeCtx): GeminiPart[] {
         if (!name) throw lmrelayError("invalid_request", `tool result "${p.toolCallId}" answers no earlier tool call`);
         const fr: NonNullable<GeminiPart["functionResponse"]> = { name: ctx.names.toWire(name), response: functionResponseBody(p) };
         if (p.toolCallId) fr.id = p.toolCallId;
-        out.push({ functionResponse: fr });
+        responses.push({ functionResponse: fr });
         // Gemini's functionResponse holds no images: send them right after it in the same turn.
-        for (const c of p.content) if (c.type === "image") out.push(imagePart(c, ctx.inlined));
+        for (const c of p.content) if (c.type === "image") responses.push(imagePart(c, ctx.inlined));
         break;
       }
       // Thinking and tool calls belong to assistant turns only.
     }
   }
-  return out;
+  return responses.length ? [...responses, ...out] : out;
 }
 
 function encodeModelParts(parts: ContentPart[], ctx: EncodeCtx): GeminiPart[] {

@@ -43,7 +43,9 @@ export class OllamaChatDecoder {
     if (l.done === true) {
       this.done = true;
       events.push({ type: "finish", reason: this.finishReason(l.done_reason) });
-      events.push({ type: "usage", usage: { inputTokens: count(l.prompt_eval_count), outputTokens: count(l.eval_count) } });
+      // No counts at all must not read as zero tokens: left out, lmrelay estimates and flags it.
+      if (l.prompt_eval_count !== undefined || l.eval_count !== undefined)
+        events.push({ type: "usage", usage: { inputTokens: count(l.prompt_eval_count), outputTokens: count(l.eval_count) } });
     }
     return events;
   }

@@ -95,7 +95,10 @@ export function thinkFor(reasoning: Reasoning | undefined): OllamaThink | undefi
 
 function encodeMessages(req: ChatRequest, downloaded: ReadonlyMap<string, string>): OllamaMessage[] {
   const out: OllamaMessage[] = [];
-  const system = req.system.map((p) => p.text).join("\n");
+  const system = req.system
+    .map((p) => p.text)
+    .filter((t) => t !== "")
+    .join("\n");
   if (system) out.push({ role: "system", content: system });
   // Ollama tool results name their function; the canonical result may only carry the call id.
   const toolNames = new Map<string, string>();
@@ -119,8 +122,9 @@ function encodeAssistant(m: Message, out: OllamaMessage[]): void {
   const thinking: string[] = [];
   const calls: NonNullable<OllamaMessage["tool_calls"]> = [];
   for (const p of m.content) {
-    if (p.type === "text") texts.push(p.text);
-    else if (p.type === "thinking" && p.text) thinking.push(p.text);
+    if (p.type === "text") {
+      if (p.text) texts.push(p.text);
+    } else if (p.type === "thinking" && p.text) thinking.push(p.text);
     else if (p.type === "tool_call") calls.push({ id: p.id, function: { name: p.name, arguments: argumentsObject(p.arguments) } });
   }
   if (!texts.length && !thinking.length && !calls.length) return;
@@ -136,42 +140,39 @@ function encodeUser(
   toolNames: ReadonlyMap<string, string>,
   image: (p: ImagePart) => string,
 ): void {
-  // Tool results become `tool` messages in place; the user's own parts around them are grouped.
-  let texts: string[] = [];
-  let images: string[] = [];
-  let pending = false;
-  const flush = () => {
-    if (!pending) return;
-    const msg: OllamaMessage = { role: "user", content: texts.join("\n") };
-    if (images.length) msg.images = images;
-    out.push(msg);
-    texts = [];
-    images = [];
-    pending = false;
-  };
+  // Tool results must follow the assistant's calls directly: their `tool` messages go first, the
+  // user's own words and images after them in one message (translation.md §4).
+  const texts: string[] = [];
+  const images: string[] = [];
+  let results = 0;
+  let ownParts = 0;
   for (const p of m.content) {
     switch (p.type) {
       case "text":
-        texts.push(p.text);
-        pending = true;
+        ownParts++;
+        if (p.text) texts.push(p.text);
         break;
       case "image":
         images.push(image(p));
-        pending = true;
         break;
       case "document":
         throw lmrelayError("invalid_request", "Ollama models cannot read document (PDF) parts; send the text instead", {
           param: "messages",
         });
       case "tool_result":
-        flush();
+        results++;
         out.push(encodeToolResult(p, toolNames, image));
         break;
       default:
         break; // thinking and tool calls only exist in assistant turns
     }
   }
-  flush();
+  // Empty text beside tool results is noise; an empty user turn on its own is still the user's
+  // turn (without it a trailing assistant message would read as a prefill to continue).
+  if (!texts.length && !images.length && (results > 0 || ownParts === 0)) return;
+  const msg: OllamaMessage = { role: "user", content: texts.join("\n") };
+  if (images.length) msg.images = images;
+  out.push(msg);
 }
 
 function encodeToolResult(p: ToolResultPart, toolNames: ReadonlyMap<string, string>, image: (p: ImagePart) => string): OllamaMessage {
