@@ -114,5 +114,22 @@ export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncode
 
 /** Headers every relayed answer carries. */
 export function relayHeaders(requestId: string, extra: Record<string, string>): Record<string, string> {
-  return { "x-request-id": requestId, ...extra };
+  return { "x-request-id": requestId, ...safeHeaders(extra) };
+}
+
+const UNSAFE_HEADER_CHAR = /[^\t\x20-\x7e]/;
+const UNSAFE_HEADER_CHARS = /[^\t\x20-\x7e]/g;
+
+/** A header value that cannot break the response: values such as `x-lmrelay-model` carry
+ *  client-chosen model names, which may hold NUL, CR/LF or characters beyond Latin-1 (any of
+ *  which makes the response unbuildable). Such characters are percent-encoded as UTF-8. */
+export function headerValue(value: string): string {
+  if (!UNSAFE_HEADER_CHAR.test(value)) return value;
+  return value.replace(UNSAFE_HEADER_CHARS, (c) => Array.from(encoder.encode(c), (b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""));
+}
+
+export function safeHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers) for (const k in headers) out[k] = headerValue(headers[k]!);
+  return out;
 }

@@ -1,4 +1,5 @@
 import type { GatewayError } from "../../core/errors";
+import { safeHeaders } from "../http";
 
 // The one place where error kinds become Anthropic's error shape, both as an HTTP answer and as
 // the in-stream `event: error` frame.
@@ -50,7 +51,7 @@ export function anthropicErrorBody(err: GatewayError, requestId?: string): Recor
 
 export function anthropicErrorResponse(err: GatewayError, requestId: string): Response {
   const headers: Record<string, string> = {
-    ...err.headers,
+    ...safeHeaders(err.headers),
     "content-type": "application/json",
     "x-request-id": requestId,
     "request-id": requestId,
@@ -59,5 +60,9 @@ export function anthropicErrorResponse(err: GatewayError, requestId: string): Re
     headers["retry-after"] = String(Math.ceil(err.retryAfterMs / 1000));
     headers["retry-after-ms"] = String(Math.ceil(err.retryAfterMs));
   }
-  return new Response(JSON.stringify(anthropicErrorBody(err, requestId)), { status: anthropicErrorStatus(err), headers });
+  const status = anthropicErrorStatus(err);
+  // Anthropic's SDKs obey this before their own status rules, and Claude Code, left to itself,
+  // retries even a 401 ten times with backoff (about a minute) before giving up.
+  headers["x-should-retry"] = String(status === 408 || status === 409 || status === 429 || status >= 500);
+  return new Response(JSON.stringify(anthropicErrorBody(err, requestId)), { status, headers });
 }

@@ -22,6 +22,11 @@ export interface AnthropicStreamOptions {
   /** Upstream model, for when the upstream's first event names none. */
   model: string;
   requestId?: string;
+  /** Input tokens for message_start when the upstream's start reports none (OpenAI-wire, Ollama and
+   *  Gemini upstreams count usage only at the end). Real Anthropic always fills it there, and clients
+   *  such as LangChain read the input count from message_start alone; message_delta still carries
+   *  the upstream's own figures. Lazy: unused when the upstream's start has the count. */
+  estimateInputTokens?: () => number;
 }
 
 function blockStart(index: number, block: string): string {
@@ -119,7 +124,9 @@ export class AnthropicStreamEncoder implements StreamEncoder {
 
   private messageStart(start: Extract<StreamEvent, { type: "start" }> | undefined): string {
     this.started = true;
-    this.startUsage = start?.usage;
+    let usage = start?.usage;
+    if (usage?.inputTokens === undefined && this.opts.estimateInputTokens) usage = { ...usage, inputTokens: this.opts.estimateInputTokens() };
+    this.startUsage = usage;
     const message = {
       id: messageId(start?.id),
       type: "message",
@@ -128,7 +135,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: anthropicUsage(start?.usage),
+      usage: anthropicUsage(usage),
     };
     return sseFrame(JSON.stringify({ type: "message_start", message }), "message_start");
   }

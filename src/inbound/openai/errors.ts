@@ -1,4 +1,5 @@
 import type { GatewayError } from "../../core/errors";
+import { safeHeaders } from "../http";
 
 // The one place where an error kind becomes OpenAI's error shape, before and during a stream.
 
@@ -38,7 +39,7 @@ export function openaiErrorBody(err: GatewayError, status: number = openaiStatus
 /** An error before any answer byte: OpenAI body, status, `retry-after` and `x-request-id`. */
 export function openaiErrorResponse(err: GatewayError, requestId: string): Response {
   const status = openaiStatus(err);
-  const headers: Record<string, string> = { ...err.headers, "content-type": "application/json", "x-request-id": requestId };
+  const headers: Record<string, string> = { ...safeHeaders(err.headers), "content-type": "application/json", "x-request-id": requestId };
   if (err.retryAfterMs !== undefined && err.retryAfterMs >= 0) {
     headers["retry-after"] = String(Math.ceil(err.retryAfterMs / 1000));
     // The OpenAI SDK prefers the millisecond form when present.
