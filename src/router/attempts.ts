@@ -1,99 +1,223 @@
 import type { ResolvedConfig, ResolvedKey, ResolvedProvider } from "../config/resolve";
-import { GatewayError, lmrelayError, toGatewayError } from "../core/errors";
+import { type GatewayError, lmrelayError, toGatewayError } from "../core/errors";
+import type { HealthTracker } from "../health/tracker";
+import type { Logger } from "../log/logger";
 import type { Target } from "../upstream/types";
-import type { Candidate } from "./candidates";
-import { type AttemptRecord, exhaustedError, failoverAction } from "./failover";
+import type { AttemptRecord } from "./explain";
+import { exhaustedError, policyFor } from "./failover";
+import type { KeyLease, KeyPool } from "./keypool";
+import type { PlannedCandidate } from "./plan";
 
-// The attempt loop: walk the candidates, and for each its usable keys, until one answers, the
-// error is the client's own, `maxAttempts` is spent or the deadline passes (SPEC §5).
+// Step five, the attempt loop: walk the ordered candidates and, for each, its usable keys in pool
+// order, until one answers, the error is the client's own, `maxAttempts` is spent or the deadline
+// passes (SPEC §5). What each failure does next is the policy table in failover.ts. Each attempt
+// has a first-byte timeout; the request as a whole has `routing.timeoutMs` until its answer begins.
 
-export interface KeyState {
-  /** Keys disabled by a 401/403 until the next config load: `${providerId}\0${fingerprint}`. */
-  disabled: Set<string>;
-  /** Round-robin position per provider. */
-  cursor: Map<string, number>;
-}
-
-export function newKeyState(): KeyState {
-  return { disabled: new Set(), cursor: new Map() };
-}
-
-/** Keys of a provider allowed for `model`, rotated so successive requests start at different keys. */
-export function orderKeys(state: KeyState, provider: ResolvedProvider, model: string): (ResolvedKey | undefined)[] {
-  if (provider.keys.length === 0) return [undefined];
-  const usable = provider.keys.filter((k) => k.allowsModel(model) && !state.disabled.has(`${provider.id}\0${k.fingerprint}`));
-  if (usable.length <= 1) return usable;
-  const start = state.cursor.get(provider.id) ?? 0;
-  state.cursor.set(provider.id, start + 1);
-  const offset = start % usable.length;
-  return [...usable.slice(offset), ...usable.slice(0, offset)];
+export interface AttemptEnv {
+  config: ResolvedConfig;
+  health: HealthTracker;
+  pool: KeyPool;
+  log: Logger;
+  /** Fires when the client disconnects. */
+  clientSignal: AbortSignal;
+  /** Estimated prompt tokens (context-window decisions, key `tpm` admission). */
+  promptTokens: number;
+  /** The attempt's first-byte timeout on this provider; undefined = only the request deadline. */
+  firstByteMs(provider: ResolvedProvider): number | undefined;
+  /** Skips found while planning; attempts and further skips are appended. */
+  records: AttemptRecord[];
 }
 
 export interface AttemptSuccess<T> {
   value: T;
   target: Target;
-  attempts: AttemptRecord[];
-  /** Aborts the winning attempt's upstream request (used when the client stops reading). */
+  records: AttemptRecord[];
+  /** Aborts the winning attempt's upstream request (client gone, idle stream). */
   abort: AbortController;
+  /** The key's in-flight hold; end it with the real token count when the answer is over. */
+  lease: KeyLease;
+  /** `performance.now()` when the winning attempt started. */
+  startedAt: number;
+  /** ms from the winning attempt's start to its first byte. */
+  firstByteMs: number;
 }
 
 export class AttemptsFailed extends Error {
   constructor(
     readonly error: GatewayError,
-    readonly attempts: AttemptRecord[],
+    readonly records: AttemptRecord[],
   ) {
     super(error.message);
   }
 }
 
-export interface AttemptHooks {
-  onKeyRejected?(provider: ResolvedProvider, key: ResolvedKey, err: GatewayError): void;
+interface Slot {
+  candidate: PlannedCandidate;
+  /** Keys still to try, computed when the slot is first reached (so rotation advances only then). */
+  keys?: (ResolvedKey | undefined)[];
+  retried: boolean;
+}
+
+export function clientClosed(): GatewayError {
+  return lmrelayError("invalid_request", "client closed the request", { status: 499, code: "client_closed" });
 }
 
 export async function runAttempts<T>(
-  config: ResolvedConfig,
-  keys: KeyState,
-  candidates: Candidate[],
-  clientSignal: AbortSignal,
+  env: AttemptEnv,
+  candidates: PlannedCandidate[],
   tryTarget: (target: Target, signal: AbortSignal) => Promise<T>,
-  hooks: AttemptHooks = {},
 ): Promise<AttemptSuccess<T>> {
-  const attempts: AttemptRecord[] = [];
-  const deadline = AbortSignal.timeout(config.routing.timeoutMs);
+  const { config, health, records } = env;
+  const deadline = new AbortController();
+  const deadlineTimer = setTimeout(() => deadline.abort(new DOMException("request deadline", "TimeoutError")), config.routing.timeoutMs);
+  const queue: Slot[] = candidates.map((candidate) => ({ candidate, retried: false }));
+  let attempts = 0;
   let lastError: GatewayError | undefined;
-  for (const candidate of candidates) {
-    for (const key of orderKeys(keys, candidate.provider, candidate.model)) {
-      if (attempts.length >= config.routing.maxAttempts || deadline.aborted) break;
-      const target: Target = { provider: candidate.provider, key, model: candidate.model };
-      const abort = new AbortController();
-      const signal = AbortSignal.any([clientSignal, deadline, abort.signal]);
-      const started = performance.now();
+  try {
+    while (queue.length > 0 && attempts < config.routing.maxAttempts && !deadline.signal.aborted) {
+      const slot = queue[0]!;
+      slot.keys ??= usableKeys(env, slot.candidate);
+      if (slot.keys.length === 0) {
+        queue.shift();
+        continue;
+      }
+      // `undefined` is the one "key" of a keyless provider.
+      const key = slot.keys.shift();
+      attempts++;
+      const { provider, model } = slot.candidate;
+      const target: Target = { provider, key, model };
+      const attempt = new AbortController();
+      const signal = AbortSignal.any([env.clientSignal, deadline.signal, attempt.signal]);
+      const limit = env.firstByteMs(provider);
+      let firstByteMissed = false;
+      const timer =
+        limit === undefined
+          ? undefined
+          : setTimeout(() => {
+              firstByteMissed = true;
+              attempt.abort(new DOMException("first byte timeout", "TimeoutError"));
+            }, limit);
+      const lease = env.pool.begin(provider.id, key, env.promptTokens);
+      const startedAt = performance.now();
       try {
         const value = await tryTarget(target, signal);
-        return { value, target, attempts, abort };
+        clearTimeout(timer);
+        const firstByteMs = performance.now() - startedAt;
+        records.push({ outcome: "served", provider: provider.id, model, key: key?.name, fingerprint: key?.fingerprint, status: 200, latencyMs: Math.round(firstByteMs) });
+        noteUntried(records, queue.slice(1), "");
+        return { value, target, records, abort: attempt, lease, startedAt, firstByteMs };
       } catch (e) {
-        abort.abort();
-        if (clientSignal.aborted) throw new AttemptsFailed(lmrelayError("invalid_request", "client closed the request", { status: 499 }), attempts);
+        clearTimeout(timer);
+        attempt.abort();
+        lease.end(0);
+        if (env.clientSignal.aborted) throw new AttemptsFailed(clientClosed(), records);
         let err = toGatewayError(e);
-        if (deadline.aborted && !(e instanceof GatewayError && e.kind !== "timeout"))
-          err = lmrelayError("timeout", `${candidate.provider.id}: no answer within the request deadline`, { provider: candidate.provider.id });
-        attempts.push({
-          provider: candidate.provider.id,
-          model: candidate.model,
+        if (firstByteMissed) err = lmrelayError("timeout", `${provider.id}: no first byte within ${limit} ms`, { provider: provider.id, code: "first_byte_timeout" });
+        else if (deadline.signal.aborted)
+          err = lmrelayError("timeout", `${provider.id}: no answer within the request deadline (${config.routing.timeoutMs} ms)`, { provider: provider.id, code: "deadline" });
+        const policy = policyFor(err, config.routing.contentPolicyFailover);
+        // A local model that is still loading is slow, not dead; a request whose own deadline ran
+        // out (earlier attempts used it up) says little about this upstream: no health penalty.
+        const effect = (firstByteMissed && provider.type === "ollama") || err.code === "deadline" ? "none" : policy.health;
+        health.recordFailure(provider.id, key, model, effect, err);
+        records.push({
+          outcome: "failed",
+          provider: provider.id,
+          model,
           key: key?.name,
+          fingerprint: key?.fingerprint,
           status: err.status,
-          latencyMs: performance.now() - started,
+          latencyMs: Math.round(performance.now() - startedAt),
           error: err.message,
+          reason: err.code === "first_byte_timeout" ? "first_byte_timeout" : policy.cls,
         });
         lastError = err;
-        const action = failoverAction(err);
-        if (action === "fail") throw new AttemptsFailed(err, attempts);
-        if (action === "rotate" && key) {
-          keys.disabled.add(`${candidate.provider.id}\0${key.fingerprint}`);
-          hooks.onKeyRejected?.(candidate.provider, key, err);
+        switch (policy.action) {
+          case "fail":
+            throw new AttemptsFailed(err, records);
+          case "rotate":
+            break;
+          case "retry":
+            if (!slot.retried) {
+              slot.retried = true;
+              slot.keys.unshift(key);
+              break;
+            }
+            deferSlot(queue, slot, false);
+            break;
+          case "failover":
+            deferSlot(queue, slot, policy.cls === "connection");
+            break;
+          case "larger": {
+            // Only a candidate known to hold more than this one (and than the prompt) may help.
+            const need = Math.max(slot.candidate.contextWindow ?? 0, env.promptTokens);
+            queue.shift();
+            const larger = queue.filter((s) => (s.candidate.contextWindow ?? 0) > need);
+            for (const s of queue) if (!larger.includes(s)) records.push(skipRecord(s.candidate, "context window not larger"));
+            queue.splice(0, queue.length, ...larger);
+            if (queue.length === 0) throw new AttemptsFailed(err, records);
+            break;
+          }
         }
       }
     }
+    const timedOut = deadline.signal.aborted;
+    noteUntried(records, queue, timedOut ? "request deadline passed" : attempts >= config.routing.maxAttempts ? "maxAttempts reached" : "");
+    throw new AttemptsFailed(exhaustedError(records, lastError, timedOut), records);
+  } finally {
+    clearTimeout(deadlineTimer);
   }
-  throw new AttemptsFailed(exhaustedError(attempts, lastError, deadline.aborted), attempts);
+}
+
+/** The candidate's keys that may be sent this request now, in pool order; skips are recorded. */
+function usableKeys(env: AttemptEnv, candidate: PlannedCandidate): (ResolvedKey | undefined)[] {
+  const { provider, model } = candidate;
+  if (provider.keys.length === 0) return [undefined];
+  const usable: ResolvedKey[] = [];
+  for (const k of provider.keys) {
+    if (!k.allowsModel(model)) continue;
+    const block = env.health.keyBlock(provider.id, k, model) ?? env.pool.admit(provider.id, k, env.promptTokens);
+    if (block) {
+      env.records.push({ ...skipRecord(candidate, block.reason, block.until), key: k.name, fingerprint: k.fingerprint });
+      continue;
+    }
+    usable.push(k);
+  }
+  const ordered = env.pool.order(provider.id, usable, env.config.routing.keyRotation);
+  if (ordered.length <= 1) return ordered;
+  // A key back from a cooldown takes its share of first places while it ramps up.
+  const first: ResolvedKey[] = [];
+  const later: ResolvedKey[] = [];
+  for (const k of ordered) {
+    const share = env.health.keyRamp(provider.id, k, model);
+    (share >= 1 || Math.random() < share ? first : later).push(k);
+  }
+  return [...first, ...later];
+}
+
+/** Moves the slot's remaining keys behind every other candidate; after a connection failure, the
+ *  provider's other candidates too (they would meet the same wall). */
+function deferSlot(queue: Slot[], slot: Slot, wholeProvider: boolean): void {
+  queue.shift();
+  if (slot.keys?.length) queue.push(slot);
+  if (!wholeProvider) return;
+  const provider = slot.candidate.provider;
+  const others = queue.filter((s) => s.candidate.provider !== provider);
+  const same = queue.filter((s) => s.candidate.provider === provider);
+  queue.splice(0, queue.length, ...others, ...same);
+}
+
+function skipRecord(c: PlannedCandidate, reason: string, until?: number): AttemptRecord {
+  return { outcome: "skipped", provider: c.provider.id, model: c.model, status: 0, reason, until };
+}
+
+/** Candidates never reached: why (limit or deadline), and open circuits that were spared. */
+function noteUntried(records: AttemptRecord[], rest: Slot[], why: string): void {
+  for (const s of rest) {
+    if (s.keys !== undefined && s.keys.length === 0) continue;
+    if (records.some((r) => r.outcome !== "skipped" && r.provider === s.candidate.provider.id && r.model === s.candidate.model)) continue;
+    const lr = s.candidate.lastResort;
+    if (lr) records.push(skipRecord(s.candidate, `circuit open: ${lr.reason}`, lr.until));
+    else if (why) records.push(skipRecord(s.candidate, why));
+  }
 }

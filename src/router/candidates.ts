@@ -1,6 +1,7 @@
 import type { RoutingStrategy } from "../config/define";
 import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
 import { lmrelayError } from "../core/errors";
+import { compileGlob } from "../core/glob";
 import type { Catalog } from "./catalog";
 
 // Step one of routing: turn the requested model name into the ordered list of (provider, model)
@@ -46,16 +47,17 @@ function expandAlias(config: ResolvedConfig, catalog: Catalog, targets: string[]
       if (seen.has(t)) continue;
       seen.add(t);
       expandAlias(config, catalog, nested.targets, add, seen);
-    } else resolveName(config, catalog, t, add);
+    } else resolveName(config, catalog, t, add, true);
   }
 }
 
-function resolveName(config: ResolvedConfig, catalog: Catalog, name: string, add: (c: Candidate) => void): void {
+function resolveName(config: ResolvedConfig, catalog: Catalog, name: string, add: (c: Candidate) => void, globs = false): void {
   const slash = name.indexOf("/");
   if (slash > 0) {
     const provider = config.providers.get(name.slice(0, slash));
     if (provider) {
       const model = name.slice(slash + 1);
+      if (globs && isGlob(model)) return addMatching(catalog, [provider], model, add);
       const known = catalog.lookup(provider.id, model);
       // A discovered catalog may lag behind the provider: trust an explicit provider/model then.
       if (known) add({ provider, model: known });
@@ -63,10 +65,19 @@ function resolveName(config: ResolvedConfig, catalog: Catalog, name: string, add
       return;
     }
   }
+  if (globs && isGlob(name)) return addMatching(catalog, config.providers.values(), name, add);
   for (const provider of config.providers.values()) {
     const known = catalog.lookup(provider.id, name);
     if (known) add({ provider, model: known });
   }
+}
+
+const isGlob = (name: string) => /[*?]/.test(name);
+
+/** An alias target with a glob (`openrouter/*:free`, `llama3*`) stands for every matching catalog model. */
+function addMatching(catalog: Catalog, providers: Iterable<ResolvedProvider>, pattern: string, add: (c: Candidate) => void): void {
+  const match = compileGlob(pattern);
+  for (const provider of providers) for (const m of catalog.models(provider.id)) if (match(m)) add({ provider, model: m });
 }
 
 /** Every name a client could use: aliases, then `provider/model` for each catalog entry. */

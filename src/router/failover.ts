@@ -1,48 +1,114 @@
-import { GatewayError, lmrelayError } from "../core/errors";
+import { type GatewayError, lmrelayError } from "../core/errors";
+import type { HealthEffect } from "../health/tracker";
+import { type AttemptRecord, describeAttempts } from "./explain";
 
-// The error-class policy in one place: what the attempt loop does with each kind of failure.
-//   rotate   — this key is bad (401/403): disable it, try the next key or candidate
-//   failover — transient (connection, timeout, 408/409/429/5xx/529): try the next key or candidate
-//   fail     — the request itself is at fault (other 4xx, content policy): answer the client now
+// The error-class policy, in one place: for each class of upstream failure, what the attempt loop
+// does next and what health learns from it. The README's failover table mirrors this one.
+//
+//   retry     — the same key once more, then as `failover`
+//   rotate    — this key cannot serve now: its next sibling key, then the next candidate
+//   failover  — the provider is in trouble: the next candidate (its other keys wait until last)
+//   larger    — the prompt is too long: only candidates with a larger known context window
+//   fail      — the request itself is at fault: the client gets the error now
 
-export type FailoverAction = "rotate" | "failover" | "fail";
+export type FailoverAction = "retry" | "rotate" | "failover" | "larger" | "fail";
 
-export function failoverAction(err: GatewayError): FailoverAction {
+export type ErrorClass =
+  | "rate_limited"
+  | "quota_exhausted"
+  | "auth"
+  | "overloaded"
+  | "server_error"
+  | "timeout"
+  | "connection"
+  | "conflict"
+  | "context_length"
+  | "content_policy"
+  | "lmrelay_bug"
+  | "client_error";
+
+export interface ErrorPolicy {
+  action: FailoverAction;
+  health: HealthEffect;
+}
+
+export const ERROR_POLICY: Record<ErrorClass, ErrorPolicy> = {
+  /** 429: cool (provider, key, model) for Retry-After / the reset headers, else exponential backoff. */
+  rate_limited: { action: "rotate", health: "rate_limited" },
+  /** 429/402 insufficient_quota, billing: cool the key for an hour or until the config reloads. */
+  quota_exhausted: { action: "rotate", health: "quota" },
+  /** 401/403 (and spellings like Gemini's 400 API_KEY_INVALID): disable the key until reload. */
+  auth: { action: "rotate", health: "auth" },
+  /** 529, 503: the provider is overloaded. */
+  overloaded: { action: "failover", health: "failure" },
+  /** Other 5xx, a broken answer, a stream cut before its first token. */
+  server_error: { action: "failover", health: "failure" },
+  /** No first byte in time, 504, the upstream's own timeout. */
+  timeout: { action: "failover", health: "failure" },
+  /** Refused, reset, DNS: every key of the provider would meet the same wall. */
+  connection: { action: "failover", health: "failure" },
+  /** 408, 409: transient on the upstream's side; the same key usually works at once. */
+  conflict: { action: "retry", health: "none" },
+  /** The prompt exceeds the model's context window. */
+  context_length: { action: "larger", health: "reachable" },
+  /** A safety system refused: another provider must not be used to get around it (unless
+   *  `routing.contentPolicyFailover` says so). */
+  content_policy: { action: "fail", health: "reachable" },
+  /** An exception inside lmrelay while talking to this provider: another provider may work. */
+  lmrelay_bug: { action: "failover", health: "none" },
+  /** Other 4xx: the request is wrong and would be wrong anywhere. */
+  client_error: { action: "fail", health: "reachable" },
+};
+
+export function errorClass(err: GatewayError): ErrorClass {
+  if (err.status === 408 || err.status === 409) return "conflict";
   switch (err.kind) {
+    case "rate_limited":
+      return err.code === "insufficient_quota" ? "quota_exhausted" : "rate_limited";
     case "authentication":
     case "permission":
-      return "rotate";
-    case "rate_limited":
+      return "auth";
     case "overloaded":
-    case "upstream_error":
+      return "overloaded";
     case "timeout":
+      return "timeout";
+    case "upstream_error":
     case "unavailable":
+      return err.code === "connection_error" ? "connection" : "server_error";
+    case "context_length":
+      return "context_length";
+    case "content_filter":
+      return "content_policy";
     case "internal":
-      return "failover";
+      return "lmrelay_bug";
     default:
-      return err.status === 408 || err.status === 409 ? "failover" : "fail";
+      return err.status >= 500 ? "server_error" : "client_error";
   }
 }
 
-export interface AttemptRecord {
-  provider: string;
-  model: string;
-  /** Key name or fingerprint — never the key. */
-  key?: string;
-  status: number;
-  latencyMs: number;
-  error?: string;
+/** The policy for an error; `contentPolicyFailover` (config) lets a refusal move on after all. */
+export function policyFor(err: GatewayError, contentPolicyFailover = false): ErrorPolicy & { cls: ErrorClass } {
+  const cls = errorClass(err);
+  if (cls === "content_policy" && contentPolicyFailover) return { cls, action: "failover", health: "reachable" };
+  return { cls, ...ERROR_POLICY[cls] };
 }
 
-/** The error a client gets when every attempt failed (SPEC §5: 502, 503 when nothing was tryable, 504 on timeout). */
-export function exhaustedError(attempts: AttemptRecord[], lastError: GatewayError | undefined, timedOut: boolean): GatewayError {
-  if (attempts.length === 0)
-    return lmrelayError("unavailable", "no upstream could be tried for this request (all candidates are filtered out or unavailable)");
-  const list = attempts.map((a) => `${a.provider}/${a.model}${a.key ? ` [${a.key}]` : ""}: ${a.status || "no response"} ${a.error ?? ""}`.trim()).join("; ");
-  const summary = `all ${attempts.length} attempt${attempts.length > 1 ? "s" : ""} failed: ${list}`;
+/**
+ * The error a client gets when no attempt succeeded (SPEC §5): 503 when nothing could be tried
+ * (with Retry-After when everything is only cooling down), 504 when the deadline passed, 429 when
+ * every attempt was rate-limited, else 502. The message lists each attempt and skip, never a key.
+ */
+export function exhaustedError(records: AttemptRecord[], lastError: GatewayError | undefined, timedOut: boolean, now = Date.now()): GatewayError {
+  const tried = records.filter((r) => r.outcome === "failed");
+  const skipped = records.filter((r) => r.outcome === "skipped");
+  if (tried.length === 0) {
+    const untils = skipped.map((s) => s.until).filter((u): u is number => u !== undefined);
+    const retryAfterMs = untils.length === skipped.length && untils.length ? Math.max(0, Math.min(...untils) - now) : undefined;
+    const why = skipped.length ? `: ${describeAttempts(skipped)}` : " (all candidates are filtered out or unavailable)";
+    return lmrelayError("unavailable", `no upstream could be tried for this request${why}`, { retryAfterMs });
+  }
+  const summary = `all ${tried.length} attempt${tried.length > 1 ? "s" : ""} failed: ${describeAttempts(records)}`;
   if (timedOut) return lmrelayError("timeout", `request timed out; ${summary}`);
-  const retryAfterMs = lastError?.kind === "rate_limited" ? lastError.retryAfterMs : undefined;
-  if (attempts.every((a) => a.status === 429))
-    return lmrelayError("rate_limited", summary, { retryAfterMs });
+  if (tried.every((a) => a.status === 429)) return lmrelayError("rate_limited", summary, { retryAfterMs: lastError?.retryAfterMs });
   return lmrelayError("upstream_error", summary, { status: 502 });
 }

@@ -1,20 +1,33 @@
-import type { ResolvedConfig } from "../config/resolve";
+import type { RouteRequest } from "../config/define";
+import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
 import { GatewayError, lmrelayError, toGatewayError } from "../core/errors";
-import { estimatePromptTokens } from "../core/tokens";
-import type { ChatRequest, EmbedRequest, ModelInfo, StreamEvent, Usage } from "../core/types";
+import { estimatePromptTokens, estimateTextTokens } from "../core/tokens";
+import type { ChatRequest, EmbedRequest, ModelInfo, Usage } from "../core/types";
+import { modelVisible } from "../governance/allowlist";
+import type { Governance } from "../governance/governance";
+import { HealthTracker } from "../health/tracker";
 import type { Logger } from "../log/logger";
 import type { AuditWriter } from "../store/audit";
 import type { RequestRow } from "../store/schema";
 import { adapterFor } from "../upstream/registry";
 import type { Target } from "../upstream/types";
-import { AttemptsFailed, type KeyState, newKeyState, runAttempts } from "./attempts";
+import { type AnswerState, openChat, relayAnswer } from "./answer";
+import { type AttemptEnv, AttemptsFailed, runAttempts } from "./attempts";
 import type { Catalog } from "./catalog";
-import { resolveCandidates, routableNames } from "./candidates";
-import type { AttemptRecord } from "./failover";
+import { type Resolution, resolveCandidates, routableNames } from "./candidates";
+import { type AttemptRecord, explainHeaders } from "./explain";
+import { policyFor } from "./failover";
+import { OLLAMA_FIRST_BYTE_FACTOR } from "./idle";
+import { KeyPool } from "./keypool";
+import { routeCandidates, type RoutePlan } from "./pipeline";
+import { isFree } from "./plan";
+import { StrategyState } from "./strategy";
 import type { ChatOutcome, EmbedOutcome, Gateway, RequestContext } from "./types";
+import { routeRequestOf } from "./userroute";
 
-// The router's front door: resolve the model, run the attempt loop, hand the answer's events back
-// to the inbound codec, and write one audit row when the answer is over (or the client left).
+// The router's front door: resolve the model, admit the client, plan and order the candidates,
+// run the attempt loop, hand the answer's events back to the inbound codec, tell health how it
+// went, and write one audit row when the answer is over (or the client left).
 
 export interface GatewayDeps {
   /** The config in force; read once per request so a reload never mixes two configs. */
@@ -22,171 +35,112 @@ export interface GatewayDeps {
   catalog: Catalog;
   audit?: AuditWriter;
   log: Logger;
-}
-
-interface AnswerState {
-  ttftMs?: number;
-  usage?: Usage;
-  outputChars: number;
-  error?: GatewayError;
-  completed: boolean;
+  /** Client allow-lists, limits and budgets before routing; pricing and settlement at the end. */
+  governance?: Governance;
+  /** Routing health (persisted and probed by the runtime); an in-memory one when absent. */
+  health?: HealthTracker;
 }
 
 export class RelayGateway implements Gateway {
-  private keys: KeyState = newKeyState();
-  private keysFor: ResolvedConfig | undefined;
+  readonly health: HealthTracker;
+  readonly pool = new KeyPool();
+  private readonly strategies = new StrategyState();
+  private adopted: ResolvedConfig;
   private startedAt = Date.now();
   /** Answers still being relayed (streams outlive their HTTP handler); shutdown waits for them. */
   openAnswers = 0;
 
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(private readonly deps: GatewayDeps) {
+    this.adopted = deps.config();
+    this.health = deps.health ?? new HealthTracker(this.adopted, { log: deps.log });
+  }
 
-  /** Key state (disabled keys, rotation) lives as long as the config it was built for. */
-  private keyState(config: ResolvedConfig): KeyState {
-    if (this.keysFor !== config) {
-      this.keys = newKeyState();
-      this.keysFor = config;
-    }
-    return this.keys;
+  /** Adopts a reloaded config: health and key usage carry over for what still exists, keys
+   *  disabled by a 401/403 get another chance. The reload path calls it; requests do too, lazily. */
+  adoptConfig(config: ResolvedConfig): void {
+    if (config === this.adopted) return;
+    this.adopted = config;
+    this.health.adopt(config);
+    this.pool.prune(config);
   }
 
   async chat(req: ChatRequest, ctx: RequestContext): Promise<ChatOutcome> {
     const config = this.deps.config();
-    const { candidates } = resolveCandidates(config, this.deps.catalog, req.model);
-    const requestedModel = req.model;
+    this.adoptConfig(config);
+    const promptTokens = estimatePromptTokens(req);
+    const { plan, limitHeaders } = await this.plan(ctx, config, req.model, "chat", promptTokens, req.stream, req.maxTokens, () =>
+      routeRequestOf(req, { protocol: ctx.protocol, client: ctx.client?.id, headers: ctx.headers, promptTokens }),
+    );
+    const env = this.env(config, ctx, plan, promptTokens, (p) => firstByteLimit(config, p, req.stream));
     let success;
     try {
-      success = await runAttempts(
-        config,
-        this.keyState(config),
-        candidates,
-        ctx.signal,
-        (target, signal) => this.tryChat(req, target, signal),
-        { onKeyRejected: (p, k, err) => this.deps.log.error("upstream key rejected; disabled until the config reloads", { provider: p.id, key: k.name, fingerprint: k.fingerprint, status: err.status }) },
-      );
+      success = await runAttempts(env, plan.candidates, (target, signal) => openChat(req, target, signal));
     } catch (e) {
-      const failed = e instanceof AttemptsFailed ? e : undefined;
-      const err = failed ? failed.error : toGatewayError(e);
-      this.record(ctx, { requestedModel, status: err.status, error: err.message, attempts: failed?.attempts ?? [], stream: req.stream });
-      throw err;
+      throw this.failed(ctx, e, plan, req.model, req.stream);
     }
-    const { value, target, attempts, abort } = success;
-    attempts.push({ provider: target.provider.id, model: target.model, key: target.key?.name, status: 200, latencyMs: performance.now() - ctx.receivedAt });
-    const state: AnswerState = { outputChars: 0, completed: false };
+    const { value: opened, target, records, abort, lease, startedAt, firstByteMs } = success;
+    const { provider, key, model } = target;
+    this.health.noteHeaders(provider.id, key, model, opened.headers);
     this.openAnswers++;
-    const events = this.observe(value.first, value.rest, state, ctx, abort, () => {
-      this.openAnswers--;
-      this.finishChat(ctx, req, requestedModel, target, attempts, state);
+    const events = relayAnswer(opened, {
+      receivedAt: ctx.receivedAt,
+      clientSignal: ctx.signal,
+      abort,
+      idleMs: provider.timeoutMs ?? config.health.firstByteTimeoutMs,
+      providerId: provider.id,
+      finish: (state) => {
+        this.openAnswers--;
+        const usage: Usage = state.usage ?? { inputTokens: promptTokens, outputTokens: Math.ceil(state.outputChars / 4), estimated: true };
+        lease.end(usage.inputTokens + usage.outputTokens);
+        this.learn(target, state, performance.now() - startedAt, req.stream ? firstByteMs : undefined);
+        this.record(ctx, {
+          requestedModel: req.model,
+          provider: provider.id,
+          model,
+          keyName: key?.name,
+          status: state.completed ? 200 : (state.error?.status ?? 500),
+          stream: req.stream,
+          ttftMs: state.ttftMs,
+          usage,
+          error: state.completed ? undefined : state.error?.message,
+          attempts: records,
+        });
+      },
     });
     return {
-      provider: target.provider.id,
-      model: target.model,
+      provider: provider.id,
+      model,
       events,
-      headers: { "x-lmrelay-provider": target.provider.id, "x-lmrelay-model": target.model },
+      headers: { ...limitHeaders, "x-lmrelay-provider": provider.id, "x-lmrelay-model": model, ...explainHeaders(records, plan.note) },
     };
   }
 
-  /** One attempt. Resolves once the answer has begun (stream) or is complete (non-stream), so a
-   *  failure before any byte reaches the client can still fail over. */
-  private async tryChat(req: ChatRequest, target: Target, signal: AbortSignal): Promise<{ first: StreamEvent[]; rest: AsyncIterator<StreamEvent> | undefined }> {
-    const adapter = adapterFor(target.provider.type);
-    if (!adapter) throw lmrelayError("internal", `no adapter for provider type ${target.provider.type}`);
-    const reply = await adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, { target, signal });
-    const it = reply.events[Symbol.asyncIterator]();
-    const first: StreamEvent[] = [];
-    try {
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return { first, rest: undefined };
-        if (r.value.type === "error") throw r.value.error;
-        first.push(r.value);
-        // A stream is committed at its first content event; a non-stream answer is read whole.
-        if (req.stream && r.value.type !== "start") return { first, rest: it };
-      }
-    } catch (e) {
-      await it.return?.().catch(() => {});
-      throw e;
-    }
-  }
-
-  private async *observe(
-    first: StreamEvent[],
-    rest: AsyncIterator<StreamEvent> | undefined,
-    state: AnswerState,
-    ctx: RequestContext,
-    abort: AbortController,
-    finish: () => void,
-  ): AsyncGenerator<StreamEvent> {
-    const note = (ev: StreamEvent) => {
-      if (ev.type === "text" || ev.type === "thinking" || ev.type === "tool_call_delta") {
-        state.ttftMs ??= performance.now() - ctx.receivedAt;
-        state.outputChars += ev.type === "tool_call_delta" ? ev.arguments.length : ev.text.length;
-      } else if (ev.type === "tool_call_start") state.ttftMs ??= performance.now() - ctx.receivedAt;
-      else if (ev.type === "usage") state.usage = ev.usage;
-      else if (ev.type === "error") state.error = ev.error;
-    };
-    try {
-      for (const ev of first) {
-        note(ev);
-        yield ev;
-      }
-      if (rest)
-        for (;;) {
-          const r = await rest.next();
-          if (r.done) break;
-          note(r.value);
-          yield r.value;
-          if (r.value.type === "error") break;
-        }
-      state.completed = !state.error;
-    } catch (e) {
-      state.error = ctx.signal.aborted ? lmrelayError("invalid_request", "client closed the request", { status: 499 }) : toGatewayError(e);
-      throw state.error;
-    } finally {
-      if (!state.completed) {
-        abort.abort();
-        await rest?.return?.().catch(() => {});
-        if (!state.error) state.error = lmrelayError("invalid_request", "client closed the request", { status: 499 });
-      }
-      finish();
-    }
-  }
-
-  private finishChat(ctx: RequestContext, req: ChatRequest, requestedModel: string, target: Target, attempts: AttemptRecord[], state: AnswerState): void {
-    const usage: Usage = state.usage ?? {
-      inputTokens: estimatePromptTokens(req),
-      outputTokens: Math.ceil(state.outputChars / 4),
-      estimated: true,
-    };
-    const status = state.completed ? 200 : state.error?.status ?? 500;
-    this.record(ctx, {
-      requestedModel,
-      provider: target.provider.id,
-      model: target.model,
-      keyName: target.key?.name,
-      status,
-      stream: req.stream,
-      ttftMs: state.ttftMs,
-      usage,
-      error: state.completed ? undefined : state.error?.message,
-      attempts,
-    });
+  /** What health learns from a committed answer: success, or a failure mid-stream (a client leaving teaches nothing). */
+  private learn({ provider, key, model }: Target, state: AnswerState, latencyMs: number, ttftMs?: number): void {
+    if (state.completed) this.health.recordSuccess(provider.id, key, model, latencyMs, ttftMs);
+    else if (state.error && state.error.code !== "client_closed") this.health.recordFailure(provider.id, key, model, policyFor(state.error).health, state.error);
   }
 
   async embed(req: EmbedRequest, ctx: RequestContext): Promise<EmbedOutcome> {
     const config = this.deps.config();
-    const { candidates } = resolveCandidates(config, this.deps.catalog, req.model);
-    const usable = candidates.filter((c) => adapterFor(c.provider.type)?.embed);
-    if (usable.length === 0) {
+    this.adoptConfig(config);
+    const promptTokens = req.input.reduce((n, s) => n + estimateTextTokens(s), 0);
+    const { plan, limitHeaders } = await this.plan(ctx, config, req.model, "embed", promptTokens, false, undefined, () =>
+      routeRequestOf(req, { protocol: ctx.protocol, client: ctx.client?.id, headers: ctx.headers, promptTokens }),
+    );
+    if (plan.candidates.length === 0 && plan.records.length > 0 && plan.records.every((r) => r.reason === "no embeddings")) {
       const err = lmrelayError("invalid_request", `model "${req.model}" is served only by providers without embeddings`, { param: "model" });
-      this.record(ctx, { requestedModel: req.model, status: err.status, error: err.message, attempts: [] });
+      this.record(ctx, { requestedModel: req.model, status: err.status, error: err.message, attempts: plan.records });
       throw err;
     }
+    // An embedding answer is short: it gets the first-byte limit a stream would.
+    const env = this.env(config, ctx, plan, promptTokens, (p) => firstByteLimit(config, p, true));
     try {
-      const { value, target, attempts } = await runAttempts(config, this.keyState(config), usable, ctx.signal, (target, signal) =>
+      const { value, target, records, lease, startedAt } = await runAttempts(env, plan.candidates, (target, signal) =>
         adapterFor(target.provider.type)!.embed!({ ...req, model: target.model }, { target, signal }),
       );
-      attempts.push({ provider: target.provider.id, model: target.model, key: target.key?.name, status: 200, latencyMs: performance.now() - ctx.receivedAt });
+      lease.end(value.usage.inputTokens || promptTokens);
+      this.health.recordSuccess(target.provider.id, target.key, target.model, performance.now() - startedAt);
       this.record(ctx, {
         requestedModel: req.model,
         provider: target.provider.id,
@@ -194,13 +148,72 @@ export class RelayGateway implements Gateway {
         keyName: target.key?.name,
         status: 200,
         usage: { inputTokens: value.usage.inputTokens, outputTokens: 0 },
-        attempts,
+        attempts: records,
       });
-      return { provider: target.provider.id, model: target.model, response: value, headers: { "x-lmrelay-provider": target.provider.id, "x-lmrelay-model": target.model } };
+      const headers = { ...limitHeaders, "x-lmrelay-provider": target.provider.id, "x-lmrelay-model": target.model, ...explainHeaders(records, plan.note) };
+      return { provider: target.provider.id, model: target.model, response: value, headers };
     } catch (e) {
-      const failed = e instanceof AttemptsFailed ? e : undefined;
-      const err = failed ? failed.error : toGatewayError(e);
-      this.record(ctx, { requestedModel: req.model, status: err.status, error: err.message, attempts: failed?.attempts ?? [] });
+      throw this.failed(ctx, e, plan, req.model, false);
+    }
+  }
+
+  /** Resolve → admit → plan → order → route(). Anything thrown after admission is recorded. */
+  private async plan(
+    ctx: RequestContext,
+    config: ResolvedConfig,
+    model: string,
+    need: "chat" | "embed",
+    promptTokens: number,
+    stream: boolean,
+    maxTokens: number | undefined,
+    routeRequest: () => RouteRequest,
+  ): Promise<{ plan: RoutePlan; limitHeaders: Record<string, string> }> {
+    const { resolution, candidates, headers } = this.admit(ctx, model, promptTokens, stream, () => resolveCandidates(config, this.deps.catalog, model));
+    try {
+      const plan = await routeCandidates({
+        config,
+        health: this.health,
+        strategies: this.strategies,
+        log: this.deps.log,
+        requestId: ctx.requestId,
+        resolution,
+        allowed: candidates,
+        requested: model,
+        need,
+        promptTokens,
+        maxTokens,
+        routeRequest,
+      });
+      return { plan, limitHeaders: headers };
+    } catch (e) {
+      const err = toGatewayError(e);
+      this.record(ctx, { requestedModel: model, status: err.status, error: err.message, attempts: [], stream });
+      throw err;
+    }
+  }
+
+  private env(config: ResolvedConfig, ctx: RequestContext, plan: RoutePlan, promptTokens: number, firstByteMs: AttemptEnv["firstByteMs"]): AttemptEnv {
+    return { config, health: this.health, pool: this.pool, log: this.deps.log, clientSignal: ctx.signal, promptTokens, firstByteMs, records: plan.records };
+  }
+
+  /** Records a request no attempt served and returns its error, carrying the route explanation. */
+  private failed(ctx: RequestContext, e: unknown, plan: RoutePlan, model: string, stream: boolean): GatewayError {
+    const records = e instanceof AttemptsFailed ? e.records : plan.records;
+    const err = e instanceof AttemptsFailed ? e.error : toGatewayError(e);
+    this.record(ctx, { requestedModel: model, status: err.status, error: err.message, attempts: records, stream });
+    return withHeaders(err, explainHeaders(records, plan.note));
+  }
+
+  /** Model resolution and governance admission; a refusal (unknown model, not allowed, over a
+   *  limit) is recorded with the requested model, and thrown. */
+  private admit(ctx: RequestContext, model: string, promptTokens: number, stream: boolean, resolve: () => Resolution) {
+    try {
+      const resolution = resolve();
+      if (!this.deps.governance) return { resolution, candidates: resolution.candidates, headers: {} as Record<string, string> };
+      return { resolution, ...this.deps.governance.admit(ctx, { model, candidates: resolution.candidates, promptTokens }) };
+    } catch (e) {
+      const err = toGatewayError(e);
+      this.record(ctx, { requestedModel: model, status: err.status, error: err.message, attempts: [], stream });
       throw err;
     }
   }
@@ -211,8 +224,9 @@ export class RelayGateway implements Gateway {
     const client = ctx.client;
     const out: ModelInfo[] = [];
     for (const { name, provider } of routableNames(config, this.deps.catalog)) {
-      if (client && !client.allowsModel(name)) continue;
-      out.push({ id: name, provider: provider?.id, ownedBy: provider ? provider.id : "lmrelay", created, free: provider?.free });
+      if (client && !modelVisible(config, this.deps.catalog, client, name, provider)) continue;
+      const free = provider ? isFree(provider, name.slice(provider.id.length + 1)) : undefined;
+      out.push({ id: name, provider: provider?.id, ownedBy: provider ? provider.id : "lmrelay", created, free });
     }
     return out;
   }
@@ -253,12 +267,14 @@ export class RelayGateway implements Gateway {
       inputTokens: r.usage?.inputTokens ?? 0,
       outputTokens: r.usage?.outputTokens ?? 0,
       cachedTokens: r.usage?.cacheReadTokens ?? 0,
+      cacheWriteTokens: r.usage?.cacheWriteTokens ?? 0,
       usageEstimated: r.usage?.estimated ?? false,
       costUsd: 0,
       error: r.error,
       attempts: JSON.stringify(r.attempts),
     };
     ctx.audited = true;
+    this.deps.governance?.settle(ctx, row, r.attempts);
     this.deps.audit?.push(row);
     this.deps.log.info("request", {
       requestId: ctx.requestId,
@@ -268,8 +284,30 @@ export class RelayGateway implements Gateway {
       provider: r.provider,
       status: r.status,
       ms: Math.round(row.latencyMs),
-      attempts: r.attempts.length,
+      attempts: r.attempts.filter((a) => a.outcome !== "skipped").length,
       ...(r.error ? { error: r.error } : {}),
     });
   }
+}
+
+/** The attempt's first-byte timeout: the provider's `timeoutMs`, else `health.firstByteTimeoutMs`
+ *  for streams (longer for Ollama, which may be loading the model). A non-stream answer arrives
+ *  whole, so only a provider's own `timeoutMs` bounds it (the request deadline always does). */
+export function firstByteLimit(config: ResolvedConfig, provider: ResolvedProvider, stream: boolean): number | undefined {
+  if (provider.timeoutMs !== undefined) return provider.timeoutMs;
+  if (!stream) return undefined;
+  const base = config.health.firstByteTimeoutMs;
+  return provider.type === "ollama" ? base * OLLAMA_FIRST_BYTE_FACTOR : base;
+}
+
+function withHeaders(err: GatewayError, headers: Record<string, string>): GatewayError {
+  return new GatewayError(err.kind, err.message, {
+    status: err.status,
+    retryAfterMs: err.retryAfterMs,
+    provider: err.provider,
+    param: err.param,
+    code: err.code,
+    headers: { ...err.headers, ...headers },
+    cause: err,
+  });
 }

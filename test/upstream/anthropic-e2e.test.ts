@@ -17,7 +17,14 @@ let anthropic: Anthropic;
 
 beforeAll(async () => {
   fake = await startAnthropicFake({ keys: [KEY] });
-  gw = await startGateway({ providers: { claude: { type: "anthropic", baseUrl: fake.url, keys: [KEY], models: ["claude-test-1"] } }, routing: { maxAttempts: 1 } });
+  gw = await startGateway({
+    providers: {
+      claude: { type: "anthropic", baseUrl: fake.url, keys: [KEY], models: ["claude-test-1"] },
+      // The 429 test's own provider: a 429 cools its key, which must not touch the other tests.
+      limited: { type: "anthropic", baseUrl: fake.url, keys: [KEY], models: ["claude-test-1"] },
+    },
+    routing: { maxAttempts: 1 },
+  });
   openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: gw.url, apiKey: "unused", maxRetries: 0 });
 });
@@ -98,7 +105,7 @@ describe("OpenAI client → Anthropic upstream", () => {
 
   test("429 from Anthropic reaches the client as 429", async () => {
     fake.fail({ kind: "status", status: 429, body: anthropicErrorBody("rate_limit_error", "slow down"), headers: { "retry-after": "3" } });
-    const err = await openai.chat.completions.create({ model, messages: [{ role: "user", content: "x" }] }).catch((e) => e);
+    const err = await openai.chat.completions.create({ model: "limited/claude-test-1", messages: [{ role: "user", content: "x" }] }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect(err.status).toBe(429);
   });

@@ -23,6 +23,8 @@ beforeAll(async () => {
   gw = await startGateway({
     providers: {
       oai: { type: "openai", baseUrl: `${fake.url}/v1`, keys: [KEY], models: ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small"] },
+      // The 429 test's own provider: a 429 cools its key, which must not touch the other tests.
+      limited: { type: "openai", baseUrl: `${fake.url}/v1`, keys: [KEY], models: ["gpt-4o"] },
       az: { type: "azure", baseUrl: az.url, keys: [AZ_KEY], deployments: { "gpt-4o": "prod-4o" }, apiVersion: "2024-10-21" },
     },
     routing: { maxAttempts: 1 },
@@ -103,7 +105,7 @@ describe("OpenAI client → OpenAI upstream", () => {
 
   test("an upstream 429 reaches the client as a 429 with Retry-After", async () => {
     fake.fail({ kind: "status", status: 429, body: { error: { message: "Rate limit reached", type: "requests", param: null, code: "rate_limit_exceeded" } }, headers: { "retry-after": "7" } });
-    const err = await openai.chat.completions.create({ model: "oai/gpt-4o", messages: [{ role: "user", content: "x" }] }).catch((e) => e);
+    const err = await openai.chat.completions.create({ model: "limited/gpt-4o", messages: [{ role: "user", content: "x" }] }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err.message).toContain("Rate limit reached");
     expect(err.message).not.toContain(KEY);

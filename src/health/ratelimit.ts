@@ -1,0 +1,96 @@
+// What an upstream's own headers say about its rate limits: when a limit resets (the cooldown TTL
+// after a 429 that carries no Retry-After) and how much of it is left (a score input on every
+// answer). Two spellings besides Retry-After:
+//   x-ratelimit-{limit,remaining,reset}-{requests,tokens}      OpenAI and most compatibles;
+//                                        resets are Go durations ("6m0s", "1.5s", "20ms")
+//   anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}
+//                                        resets are RFC 3339 instants
+
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, "µs": 0.001, ns: 0.000001 };
+
+/** A Go duration (`6m0s`, `1h2m`, `1.5s`, `20ms`) or bare seconds (`30`, `0.5`), in ms. */
+export function parseDurationMs(text: string): number | undefined {
+  const t = text.trim();
+  if (t === "") return undefined;
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/g;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    if (m.index !== consumed) return undefined;
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    consumed = m.index + m[0].length;
+  }
+  return consumed === t.length && consumed > 0 ? Math.round(total) : undefined;
+}
+
+export interface LimitState {
+  /** Which limit: `requests`, `tokens`, `input-tokens`, `output-tokens`. */
+  name: string;
+  limit?: number;
+  remaining?: number;
+  /** ms from now until the limit resets. */
+  resetMs?: number;
+}
+
+const OPENAI_LIMITS = ["requests", "tokens"];
+const ANTHROPIC_LIMITS = ["requests", "tokens", "input-tokens", "output-tokens"];
+
+function num(v: string | null): number | undefined {
+  if (v === null || v.trim() === "") return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Every rate limit the headers describe (empty when the upstream sends none). */
+export function readLimits(headers: Headers, now = Date.now()): LimitState[] {
+  const out: LimitState[] = [];
+  for (const name of OPENAI_LIMITS) {
+    const remaining = num(headers.get(`x-ratelimit-remaining-${name}`));
+    const reset = headers.get(`x-ratelimit-reset-${name}`);
+    if (remaining === undefined && reset === null) continue;
+    out.push({ name, limit: num(headers.get(`x-ratelimit-limit-${name}`)), remaining, resetMs: reset === null ? undefined : parseDurationMs(reset) });
+  }
+  for (const name of ANTHROPIC_LIMITS) {
+    const remaining = num(headers.get(`anthropic-ratelimit-${name}-remaining`));
+    const reset = headers.get(`anthropic-ratelimit-${name}-reset`);
+    if (remaining === undefined && reset === null) continue;
+    let resetMs: number | undefined;
+    if (reset !== null) {
+      const at = Date.parse(reset);
+      resetMs = Number.isNaN(at) ? undefined : Math.max(0, at - now);
+    }
+    out.push({ name, limit: num(headers.get(`anthropic-ratelimit-${name}-limit`)), remaining, resetMs });
+  }
+  return out;
+}
+
+/**
+ * When the limit that ran out resets, in ms from now: the reset of every exhausted limit (the
+ * latest), or of every limit when the headers do not say which ran out. `Retry-After`, when sent,
+ * wins over this (upstream/http.ts reads it first).
+ */
+export function limitResetMs(headers: Headers, now = Date.now()): number | undefined {
+  const limits = readLimits(headers, now).filter((l) => l.resetMs !== undefined);
+  if (limits.length === 0) return undefined;
+  const exhausted = limits.filter((l) => l.remaining === 0);
+  const pick = exhausted.length ? exhausted : limits;
+  return Math.max(...pick.map((l) => l.resetMs!));
+}
+
+/** The smallest remaining share of any limit (0 = exhausted, 1 = untouched), when the headers say. */
+export function remainingShare(limits: LimitState[]): number | undefined {
+  let share: number | undefined;
+  for (const l of limits) {
+    if (l.remaining === undefined || !l.limit) continue;
+    const s = Math.max(0, Math.min(1, l.remaining / l.limit));
+    share = share === undefined ? s : Math.min(share, s);
+  }
+  return share;
+}
+
+/** Exponential backoff with equal jitter: half the step fixed, half random, capped. */
+export function backoffMs(level: number, baseMs: number, capMs: number, random = Math.random): number {
+  const step = Math.min(capMs, baseMs * 2 ** Math.max(0, level));
+  return Math.round(step / 2 + (random() * step) / 2);
+}

@@ -1,0 +1,121 @@
+import { type GatewayError, lmrelayError, toGatewayError } from "../core/errors";
+import type { ChatRequest, StreamEvent, Usage } from "../core/types";
+import { adapterFor } from "../upstream/registry";
+import type { Target } from "../upstream/types";
+import { clientClosed } from "./attempts";
+import { IdleWatch } from "./idle";
+
+// One chat attempt from its start to the end of its answer: `openChat` waits for the answer to
+// begin (so a failure before the first byte can still fail over), `relayAnswer` then hands the
+// events on to the inbound codec, noting time to first token, usage and how the answer ended, and
+// aborting the upstream when the client leaves or the stream stalls.
+
+export interface OpenedChat {
+  /** Events read before the answer was committed (start, the first content event). */
+  first: StreamEvent[];
+  /** The rest of a stream; undefined when the whole answer is in `first`. */
+  rest: AsyncIterator<StreamEvent> | undefined;
+  /** Upstream response headers (rate-limit state). */
+  headers?: Headers;
+}
+
+/** Resolves once the answer has begun (stream: its first content event) or is complete (non-stream). */
+export async function openChat(req: ChatRequest, target: Target, signal: AbortSignal): Promise<OpenedChat> {
+  const adapter = adapterFor(target.provider.type);
+  if (!adapter) throw lmrelayError("internal", `no adapter for provider type ${target.provider.type}`);
+  const reply = await adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, { target, signal });
+  const it = reply.events[Symbol.asyncIterator]();
+  const first: StreamEvent[] = [];
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return { first, rest: undefined, headers: reply.headers };
+      if (r.value.type === "error") throw r.value.error;
+      first.push(r.value);
+      if (req.stream && r.value.type !== "start") return { first, rest: it, headers: reply.headers };
+    }
+  } catch (e) {
+    await it.return?.().catch(() => {});
+    throw e;
+  }
+}
+
+export interface AnswerState {
+  /** ms from the request's arrival to the first token. */
+  ttftMs?: number;
+  usage?: Usage;
+  outputChars: number;
+  error?: GatewayError;
+  completed: boolean;
+}
+
+export interface RelayOptions {
+  /** `performance.now()` when the request arrived. */
+  receivedAt: number;
+  clientSignal: AbortSignal;
+  /** Aborts the upstream request. */
+  abort: AbortController;
+  /** Stream idle limit (ms between events); undefined for a complete answer. */
+  idleMs?: number;
+  providerId: string;
+  /** Called once when the answer is over, however it ended. */
+  finish(state: AnswerState): void;
+}
+
+export async function* relayAnswer(opened: OpenedChat, opts: RelayOptions): AsyncGenerator<StreamEvent> {
+  const state: AnswerState = { outputChars: 0, completed: false };
+  const { rest } = opened;
+  const watch = rest && opts.idleMs ? new IdleWatch(opts.idleMs, () => opts.abort.abort(new DOMException("stream idle", "TimeoutError"))) : undefined;
+  const stalled = () => lmrelayError("timeout", `${opts.providerId}: the stream stalled (nothing for ${opts.idleMs} ms); the answer is incomplete`, { provider: opts.providerId, code: "idle_timeout" });
+  const note = (ev: StreamEvent) => {
+    switch (ev.type) {
+      case "text":
+      case "thinking":
+        state.ttftMs ??= performance.now() - opts.receivedAt;
+        state.outputChars += ev.text.length;
+        break;
+      case "tool_call_delta":
+        state.ttftMs ??= performance.now() - opts.receivedAt;
+        state.outputChars += ev.arguments.length;
+        break;
+      case "tool_call_start":
+        state.ttftMs ??= performance.now() - opts.receivedAt;
+        break;
+      case "usage":
+        state.usage = ev.usage;
+        break;
+      case "error":
+        state.error = ev.error;
+        break;
+    }
+  };
+  try {
+    for (const ev of opened.first) {
+      note(ev);
+      yield ev;
+    }
+    if (rest)
+      for (;;) {
+        const r = await rest.next();
+        watch?.touch();
+        if (r.done) break;
+        note(r.value);
+        yield r.value;
+        if (r.value.type === "error") break;
+      }
+    // An adapter that ends quietly when aborted must not pass for a complete answer.
+    if (watch?.fired) throw stalled();
+    state.completed = !state.error;
+  } catch (e) {
+    state.error = opts.clientSignal.aborted ? clientClosed() : watch?.fired ? stalled() : toGatewayError(e);
+    throw state.error;
+  } finally {
+    watch?.stop();
+    if (!state.completed) {
+      opts.abort.abort();
+      await rest?.return?.().catch(() => {});
+      state.error ??= clientClosed();
+    }
+    opts.finish(state);
+  }
+}

@@ -1,0 +1,98 @@
+import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
+import { priceFor } from "../governance/pricing";
+import type { CandidateHealth, HealthTracker } from "../health/tracker";
+import { adapterFor } from "../upstream/registry";
+import type { Candidate } from "./candidates";
+import { contextWindowOf } from "./context";
+import type { AttemptRecord } from "./explain";
+
+// Step two of routing: the resolved candidates the client may use (governance applied its
+// allow-list), filtered (capability, key allow-lists, cooldowns, disabled keys) and annotated with
+// what the strategies and the user's `route()` look at: health, cost, free, context window.
+
+/** Output tokens assumed for the cost estimate when the request sets no `maxTokens`. */
+export const DEFAULT_OUTPUT_TOKENS = 1000;
+
+export interface PlannedCandidate {
+  provider: ResolvedProvider;
+  model: string;
+  /** Position in the resolution (the alias's written order, else config order). */
+  index: number;
+  free: boolean;
+  health: CandidateHealth;
+  /** USD per million tokens, and this request's estimate; `known` is false when nothing prices the model. */
+  cost: { input: number; output: number; estimateUsd: number; known: boolean };
+  contextWindow?: number;
+  /** The provider's circuit is open: tried only when everything else failed (half-open trial). */
+  lastResort?: { reason: string; until?: number };
+  /** Share of traffic (0.1..1) while the provider ramps back up after a cooldown. */
+  ramp: number;
+}
+
+export interface PlanInput {
+  config: ResolvedConfig;
+  health: HealthTracker;
+  candidates: Candidate[];
+  need: "chat" | "embed";
+  promptTokens: number;
+  maxTokens?: number;
+}
+
+export interface Plan {
+  candidates: PlannedCandidate[];
+  skipped: AttemptRecord[];
+}
+
+/** A model is free on a free provider, as an OpenRouter `:free` variant, or when priced at 0. */
+export function isFree(provider: ResolvedProvider, model: string): boolean {
+  if (provider.free || model.endsWith(":free")) return true;
+  const price = priceFor(provider, model);
+  return price !== undefined && price.input === 0 && price.output === 0;
+}
+
+export function planCandidates(input: PlanInput): Plan {
+  const { health } = input;
+  const out: PlannedCandidate[] = [];
+  const skipped: AttemptRecord[] = [];
+  const skip = (c: Candidate, reason: string, until?: number) => skipped.push({ outcome: "skipped", provider: c.provider.id, model: c.model, status: 0, reason, until });
+  input.candidates.forEach((c, index) => {
+    const { provider, model } = c;
+    const adapter = adapterFor(provider.type);
+    if (!adapter || (input.need === "embed" && !adapter.embed)) return skip(c, input.need === "embed" ? "no embeddings" : "no adapter");
+    if (provider.keys.length) {
+      const keys = provider.keys.filter((k) => k.allowsModel(model));
+      if (keys.length === 0) return skip(c, "no key allows this model");
+      const blocks = keys.map((k) => health.keyBlock(provider.id, k, model));
+      if (blocks.every((b) => b)) {
+        // Report the block that ends first: that is when this candidate is back.
+        const first = blocks.reduce((a, b) => ((b!.until ?? Infinity) < (a!.until ?? Infinity) ? b : a))!;
+        return skip(c, first.reason, first.until);
+      }
+    } else {
+      const block = health.keyBlock(provider.id, undefined, model);
+      if (block) return skip(c, block.reason, block.until);
+    }
+    const circuit = health.providerBlock(provider.id);
+    const price = priceFor(provider, model);
+    const free = isFree(provider, model);
+    const inputPrice = free ? 0 : (price?.input ?? 0);
+    const outputPrice = free ? 0 : (price?.output ?? 0);
+    out.push({
+      provider,
+      model,
+      index,
+      free,
+      health: health.candidateHealth(provider, model),
+      cost: {
+        input: inputPrice,
+        output: outputPrice,
+        estimateUsd: (input.promptTokens * inputPrice + (input.maxTokens ?? DEFAULT_OUTPUT_TOKENS) * outputPrice) / 1_000_000,
+        known: free || price !== undefined,
+      },
+      contextWindow: contextWindowOf(provider, model),
+      lastResort: circuit ? { reason: circuit.reason, until: circuit.until } : undefined,
+      ramp: health.providerRamp(provider.id),
+    });
+  });
+  return { candidates: out, skipped };
+}

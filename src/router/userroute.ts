@@ -1,0 +1,121 @@
+import type { RouteCandidate, RouteRequest } from "../config/define";
+import type { ResolvedConfig } from "../config/resolve";
+import type { ChatRequest, Protocol } from "../core/types";
+import type { Logger } from "../log/logger";
+import type { PlannedCandidate } from "./plan";
+
+// Step four: the user's `routing.route(req, candidates)` — plain TypeScript from the config that
+// may filter and reorder. It runs inside try/catch with a timeout: when it throws, times out or
+// returns something that is not a list, the error is logged clearly and the default order stands.
+
+export const ROUTE_TIMEOUT_MS = 1000;
+
+/** Request headers `route()` may see: everything but credentials. */
+const HIDDEN_HEADERS = new Set(["authorization", "x-api-key", "api-key", "cookie", "proxy-authorization"]);
+
+export function routeRequestOf(req: ChatRequest | { model: string; stream?: boolean }, opts: {
+  protocol: Protocol;
+  client?: string;
+  headers: Headers;
+  promptTokens: number;
+}): RouteRequest {
+  const chat = "messages" in req ? req : undefined;
+  const headers: Record<string, string> = {};
+  opts.headers.forEach((v, k) => {
+    if (!HIDDEN_HEADERS.has(k)) headers[k] = v;
+  });
+  return {
+    model: req.model,
+    client: opts.client,
+    protocol: opts.protocol,
+    stream: req.stream ?? false,
+    tools: Boolean(chat?.tools?.length),
+    images: chat ? chat.messages.some((m) => m.content.some((p) => p.type === "image" || (p.type === "tool_result" && p.content.some((c) => c.type === "image")))) : false,
+    promptTokens: opts.promptTokens,
+    maxTokens: chat?.maxTokens,
+    headers,
+  };
+}
+
+function toRouteCandidate(c: PlannedCandidate): RouteCandidate {
+  const h = c.health;
+  return {
+    provider: c.provider.id,
+    type: c.provider.type,
+    model: c.model,
+    free: c.free,
+    priority: c.provider.priority,
+    health: {
+      score: Math.round(h.score * 1000) / 1000,
+      latencyMs: Math.round(h.latencyMs ?? 0),
+      ttftMs: Math.round(h.ttftMs ?? 0),
+      errorRate: Math.round(h.errorRate * 1000) / 1000,
+      coolingDown: h.coolingDown,
+    },
+    cost: { input: c.cost.input, output: c.cost.output, estimateUsd: c.cost.estimateUsd },
+  };
+}
+
+export interface UserRouteResult {
+  candidates: PlannedCandidate[];
+  /** Candidates `route()` left out. */
+  dropped: PlannedCandidate[];
+  /** Set when `route()` failed and the default order was used. */
+  error?: string;
+}
+
+export async function applyUserRoute(
+  route: NonNullable<ResolvedConfig["routing"]["route"]>,
+  req: RouteRequest,
+  ordered: PlannedCandidate[],
+  log: Logger,
+  requestId: string,
+  timeoutMs = ROUTE_TIMEOUT_MS,
+): Promise<UserRouteResult> {
+  const offered = ordered.map(toRouteCandidate);
+  let result: unknown;
+  try {
+    result = route(req, offered);
+    if (result && typeof (result as PromiseLike<unknown>).then === "function") result = await withTimeout(result as Promise<unknown>, timeoutMs);
+  } catch (e) {
+    return fallback(`routing.route() threw: ${e instanceof Error ? e.message : String(e)}`, ordered, log, requestId, e);
+  }
+  if (!Array.isArray(result)) return fallback(`routing.route() returned ${result === null ? "null" : typeof result}, not a list of candidates`, ordered, log, requestId);
+  // Match what came back to what was offered: the same object, else the same provider and model.
+  const picked: PlannedCandidate[] = [];
+  for (const r of result as unknown[]) {
+    let i = offered.indexOf(r as RouteCandidate);
+    if (i < 0 && r && typeof r === "object") {
+      const { provider, model } = r as { provider?: unknown; model?: unknown };
+      i = offered.findIndex((o) => o.provider === provider && o.model === model);
+    }
+    if (i < 0) {
+      log.warn("routing.route() returned a candidate that was not offered; ignored", { requestId, candidate: describe(r) });
+      continue;
+    }
+    const c = ordered[i]!;
+    if (!picked.includes(c)) picked.push(c);
+  }
+  return { candidates: picked, dropped: ordered.filter((c) => !picked.includes(c)) };
+}
+
+function fallback(error: string, ordered: PlannedCandidate[], log: Logger, requestId: string, cause?: unknown): UserRouteResult {
+  log.error(`${error}; using the default order`, { requestId, stack: cause instanceof Error ? cause.stack : undefined });
+  return { candidates: ordered, dropped: [], error };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describe(v: unknown): string {
+  try {
+    return JSON.stringify(v)?.slice(0, 200) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

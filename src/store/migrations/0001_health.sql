@@ -1,0 +1,22 @@
+CREATE TABLE `health` (
+	`provider` text NOT NULL,
+	`key_fp` text NOT NULL,
+	`model` text NOT NULL,
+	`success` real NOT NULL,
+	`limited` real NOT NULL,
+	`updated_at` integer NOT NULL,
+	`latency_ms` real,
+	`ttft_ms` real,
+	`samples` integer NOT NULL,
+	`consecutive_failures` integer NOT NULL,
+	`cooldown_until` integer,
+	`cooldown_kind` text,
+	`cooldown_reason` text,
+	`backoff_level` integer NOT NULL,
+	`ramp_from` integer,
+	`remaining_share` real,
+	`last_status` integer,
+	`last_error` text,
+	`last_at` integer,
+	PRIMARY KEY(`provider`, `key_fp`, `model`)
+);
