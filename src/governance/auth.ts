@@ -1,9 +1,12 @@
 import type { ResolvedClient, ResolvedConfig } from "../config/resolve";
 import { lmrelayError } from "../core/errors";
 import { secretEquals } from "../core/secrets";
+import { compileCidrs } from "./cidr";
 
 // Client authentication (SPEC §6): a key as `Authorization: Bearer`, `x-api-key` or `api-key`,
-// compared in constant time against every configured client key.
+// compared in constant time against every configured client key. A request with no key at all may
+// still belong to a client whose `allowNoAuthFrom` CIDRs hold its address (Ollama clients send no
+// headers); a wrong key is refused wherever it comes from.
 
 export function presentedKey(headers: Headers): string | undefined {
   const auth = headers.get("authorization");
@@ -11,17 +14,39 @@ export function presentedKey(headers: Headers): string | undefined {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (m) return m[1]!.trim();
   }
-  return headers.get("x-api-key") ?? headers.get("api-key") ?? undefined;
+  return headers.get("x-api-key") || headers.get("api-key") || undefined;
+}
+
+/** Compiled once per resolved client (a reload resolves new client objects). */
+const networks = new WeakMap<ResolvedClient, (ip: string | undefined) => boolean>();
+
+function fromAllowedNetwork(client: ResolvedClient, ip: string | undefined): boolean {
+  if (client.allowNoAuthFrom.length === 0) return false;
+  let match = networks.get(client);
+  if (!match) {
+    match = compileCidrs(client.allowNoAuthFrom);
+    networks.set(client, match);
+  }
+  return match(ip);
 }
 
 /** The client a request belongs to; undefined when no clients are configured (open gateway). */
-export function authenticate(config: ResolvedConfig, headers: Headers): ResolvedClient | undefined {
+export function authenticate(config: ResolvedConfig, headers: Headers, ip?: string): ResolvedClient | undefined {
   if (config.clients.size === 0) return undefined;
   const key = presentedKey(headers);
-  if (!key) throw lmrelayError("authentication", "missing API key: send it as Authorization: Bearer, x-api-key or api-key");
+  if (!key) {
+    for (const client of config.clients.values()) if (fromAllowedNetwork(client, ip)) return client;
+    throw lmrelayError("authentication", "missing API key: send it as Authorization: Bearer, x-api-key or api-key");
+  }
   let found: ResolvedClient | undefined;
   // Compare against every client so timing does not reveal which one matched.
   for (const client of config.clients.values()) if (secretEquals(key, client.secret)) found ??= client;
   if (!found) throw lmrelayError("authentication", "invalid API key");
   return found;
+}
+
+/** The admin key check for `/admin/api/*` and an authenticated `/metrics`. */
+export function isAdmin(config: ResolvedConfig, headers: Headers): boolean {
+  const key = presentedKey(headers);
+  return Boolean(config.adminKey && key && secretEquals(key, config.adminKey));
 }

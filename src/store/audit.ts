@@ -1,29 +1,43 @@
 import { sql } from "drizzle-orm";
+import { dayKey } from "./spend";
 import type { Db } from "./db";
-import { type RequestRow, requests } from "./schema";
+import { type BodyRow, type RequestRow, requestBodies, requests, spendDaily } from "./schema";
 
 // Audit rows are queued in memory and written in batches, one transaction each, off the request
-// path (notes Q5: ≈250k rows/s batched vs ≈10k/s one by one). The queue is bounded; when storage
-// fails rows wait and are retried; overflow is counted and logged, never silent.
+// path (notes Q5: ≈250k rows/s batched vs ≈10k/s one by one). The same transaction adds each row
+// to the daily spend rollup, so the rollup never disagrees with the rows. The queue is bounded;
+// when storage fails rows wait and are retried; overflow is counted and reported, never silent.
 
 export interface AuditWriterOptions {
   flushIntervalMs?: number;
   batchSize?: number;
   maxQueue?: number;
+  /** Captured bodies waiting to be written, in characters (they can be large). */
+  maxBodyChars?: number;
   onError?: (err: unknown) => void;
   onDrop?: (dropped: number) => void;
 }
 
+const p = (name: string) => sql.placeholder(name);
+
 export class AuditWriter {
   private queue: RequestRow[] = [];
+  private bodies: BodyRow[] = [];
+  private bodyChars = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly insert;
+  private readonly rollup;
+  private readonly insertBody;
   private readonly batchSize: number;
   private readonly maxQueue: number;
+  private readonly maxBodyChars: number;
   /** Rows dropped because the queue was full (storage failing for long). */
   dropped = 0;
+  /** Captured bodies dropped because their queue was full. */
+  droppedBodies = 0;
   written = 0;
   private failing = false;
+  private flushQueued = false;
 
   constructor(
     private readonly db: Db,
@@ -31,37 +45,51 @@ export class AuditWriter {
   ) {
     this.batchSize = opts.batchSize ?? 500;
     this.maxQueue = opts.maxQueue ?? 100_000;
+    this.maxBodyChars = opts.maxBodyChars ?? 64 * 1024 * 1024;
+    const columns = [
+      "ts", "requestId", "protocol", "endpoint", "client", "requestedModel", "provider", "model", "keyName", "status", "stream",
+      "latencyMs", "ttftMs", "inputTokens", "outputTokens", "cachedTokens", "cacheWriteTokens", "usageEstimated", "costUsd",
+      "unpriced", "error", "attempts",
+    ] as const;
     this.insert = db
       .insert(requests)
+      .values(Object.fromEntries(columns.map((c) => [c, p(c)])) as never)
+      .prepare();
+    this.rollup = db
+      .insert(spendDaily)
       .values({
-        ts: sql.placeholder("ts"),
-        requestId: sql.placeholder("requestId"),
-        protocol: sql.placeholder("protocol"),
-        endpoint: sql.placeholder("endpoint"),
-        client: sql.placeholder("client"),
-        requestedModel: sql.placeholder("requestedModel"),
-        provider: sql.placeholder("provider"),
-        model: sql.placeholder("model"),
-        keyName: sql.placeholder("keyName"),
-        status: sql.placeholder("status"),
-        stream: sql.placeholder("stream"),
-        latencyMs: sql.placeholder("latencyMs"),
-        ttftMs: sql.placeholder("ttftMs"),
-        inputTokens: sql.placeholder("inputTokens"),
-        outputTokens: sql.placeholder("outputTokens"),
-        cachedTokens: sql.placeholder("cachedTokens"),
-        usageEstimated: sql.placeholder("usageEstimated"),
-        costUsd: sql.placeholder("costUsd"),
-        error: sql.placeholder("error"),
-        attempts: sql.placeholder("attempts"),
+        day: p("day"),
+        client: p("client"),
+        provider: p("provider"),
+        model: p("model"),
+        requests: p("requests"),
+        errors: p("errors"),
+        inputTokens: p("inputTokens"),
+        outputTokens: p("outputTokens"),
+        costUsd: p("costUsd"),
+      } as never)
+      .onConflictDoUpdate({
+        target: [spendDaily.day, spendDaily.client, spendDaily.provider, spendDaily.model],
+        set: {
+          requests: sql`${spendDaily.requests} + excluded.requests`,
+          errors: sql`${spendDaily.errors} + excluded.errors`,
+          inputTokens: sql`${spendDaily.inputTokens} + excluded.input_tokens`,
+          outputTokens: sql`${spendDaily.outputTokens} + excluded.output_tokens`,
+          costUsd: sql`${spendDaily.costUsd} + excluded.cost_usd`,
+        },
       })
+      .prepare();
+    this.insertBody = db
+      .insert(requestBodies)
+      .values({ ts: p("ts"), requestId: p("requestId"), request: p("request"), response: p("response"), truncated: p("truncated") } as never)
       .prepare();
     this.timer = setInterval(() => this.flush(), opts.flushIntervalMs ?? 200);
     this.timer.unref?.();
   }
 
+  /** Rows and bodies waiting to be written. */
   get depth(): number {
-    return this.queue.length;
+    return this.queue.length + this.bodies.length;
   }
 
   push(row: RequestRow): void {
@@ -71,18 +99,46 @@ export class AuditWriter {
       this.opts.onDrop?.(this.dropped);
     }
     this.queue.push(row);
-    if (this.queue.length >= this.batchSize && !this.failing) queueMicrotask(() => this.flush());
+    this.flushSoon(this.queue.length >= this.batchSize);
+  }
+
+  pushBody(row: BodyRow): void {
+    const size = (row.request?.length ?? 0) + (row.response?.length ?? 0);
+    while (this.bodies.length > 0 && this.bodyChars + size > this.maxBodyChars) {
+      const old = this.bodies.shift()!;
+      this.bodyChars -= (old.request?.length ?? 0) + (old.response?.length ?? 0);
+      this.droppedBodies++;
+      this.opts.onDrop?.(this.dropped + this.droppedBodies);
+    }
+    this.bodies.push(row);
+    this.bodyChars += size;
+    this.flushSoon(this.bodies.length >= this.batchSize);
+  }
+
+  private flushSoon(full: boolean): void {
+    if (!full || this.failing || this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
   }
 
   /** Writes everything queued; on failure keeps the rows for the next try. */
   flush(): void {
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 || this.bodies.length > 0) {
       const batch = this.queue.slice(0, this.batchSize);
+      const bodies = this.bodies.slice(0, this.batchSize);
       try {
         this.db.transaction(() => {
           for (const row of batch) this.insert.run(normalise(row));
+          for (const group of rollupOf(batch)) this.rollup.run(group);
+          for (const b of bodies)
+            this.insertBody.run({ ts: b.ts, requestId: b.requestId, request: b.request ?? null, response: b.response ?? null, truncated: b.truncated ? 1 : 0 });
         });
         this.queue.splice(0, batch.length);
+        this.bodies.splice(0, bodies.length);
+        for (const b of bodies) this.bodyChars -= (b.request?.length ?? 0) + (b.response?.length ?? 0);
         this.written += batch.length;
         this.failing = false;
       } catch (err) {
@@ -98,6 +154,28 @@ export class AuditWriter {
     this.timer = undefined;
     this.flush();
   }
+}
+
+function rollupOf(batch: RequestRow[]): Record<string, unknown>[] {
+  const groups = new Map<string, Record<string, number | string>>();
+  for (const row of batch) {
+    const day = dayKey(row.ts);
+    const client = row.client ?? "";
+    const provider = row.provider ?? "";
+    const model = row.model ?? "";
+    const key = `${day}\0${client}\0${provider}\0${model}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { day, client, provider, model, requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+      groups.set(key, g);
+    }
+    (g.requests as number)++;
+    if (row.status >= 400) (g.errors as number)++;
+    (g.inputTokens as number) += row.inputTokens ?? 0;
+    (g.outputTokens as number) += row.outputTokens ?? 0;
+    (g.costUsd as number) += row.costUsd ?? 0;
+  }
+  return [...groups.values()];
 }
 
 function normalise(row: RequestRow): Record<string, unknown> {
@@ -118,8 +196,10 @@ function normalise(row: RequestRow): Record<string, unknown> {
     inputTokens: row.inputTokens ?? 0,
     outputTokens: row.outputTokens ?? 0,
     cachedTokens: row.cachedTokens ?? 0,
+    cacheWriteTokens: row.cacheWriteTokens ?? 0,
     usageEstimated: row.usageEstimated ? 1 : 0,
     costUsd: row.costUsd ?? 0,
+    unpriced: row.unpriced ? 1 : 0,
     error: row.error ?? null,
     attempts: row.attempts ?? "[]",
   };

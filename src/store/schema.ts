@@ -1,6 +1,8 @@
-import { index, integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-/** One row per inbound request (SPEC §6). `attempts` is JSON: [{provider, model, key, status, latencyMs, error?}]. */
+/** One row per inbound request (SPEC §6). `attempts` is JSON, one entry per candidate the router
+ *  considered: [{outcome: "served"|"failed"|"skipped", provider, model, key?, fingerprint?, status,
+ *  latencyMs?, error?, reason?, until?}] (router/explain.ts). */
 export const requests = sqliteTable(
   "requests",
   {
@@ -23,8 +25,12 @@ export const requests = sqliteTable(
     inputTokens: integer("input_tokens").notNull().default(0),
     outputTokens: integer("output_tokens").notNull().default(0),
     cachedTokens: integer("cached_tokens").notNull().default(0),
+    /** Of inputTokens: written to the prompt cache (priced apart by Anthropic). */
+    cacheWriteTokens: integer("cache_write_tokens").notNull().default(0),
     usageEstimated: integer("usage_estimated", { mode: "boolean" }).notNull().default(false),
     costUsd: real("cost_usd").notNull().default(0),
+    /** Tokens were used but no price was known for the model (its cost counted as 0). */
+    unpriced: integer("unpriced", { mode: "boolean" }).notNull().default(false),
     error: text("error"),
     attempts: text("attempts").notNull().default("[]"),
   },
@@ -32,3 +38,71 @@ export const requests = sqliteTable(
 );
 
 export type RequestRow = typeof requests.$inferInsert;
+
+/** Spend and traffic per UTC day, client, provider and model, rolled up in the same transaction as
+ *  the audit rows. Budgets read it (so spend survives restarts) and it outlives audit retention.
+ *  Absent client/provider/model are stored as "" so the key stays unique. */
+export const spendDaily = sqliteTable(
+  "spend_daily",
+  {
+    /** UTC day, YYYY-MM-DD */
+    day: text("day").notNull(),
+    client: text("client").notNull().default(""),
+    provider: text("provider").notNull().default(""),
+    model: text("model").notNull().default(""),
+    requests: integer("requests").notNull().default(0),
+    errors: integer("errors").notNull().default(0),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    costUsd: real("cost_usd").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.client, t.provider, t.model] }), index("spend_daily_client_day").on(t.client, t.day)],
+);
+
+/** Request and response bodies, only when `audit.bodies` is on; redacted before they are stored. */
+export const requestBodies = sqliteTable(
+  "request_bodies",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    ts: integer("ts").notNull(),
+    requestId: text("request_id").notNull(),
+    request: text("request"),
+    response: text("response"),
+    /** Set when a body was longer than the capture limit and cut. */
+    truncated: integer("truncated", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [index("request_bodies_ts").on(t.ts), index("request_bodies_request_id").on(t.requestId)],
+);
+
+export type BodyRow = typeof requestBodies.$inferInsert;
+
+/** Routing health per scope (health/entry.ts): provider (key_fp "" and model ""), provider + key
+ *  (model ""), provider + key + model. Written in batches off the request path, read at start. */
+export const health = sqliteTable(
+  "health",
+  {
+    provider: text("provider").notNull(),
+    /** key fingerprint, "-" for a keyless provider, "" at provider scope — never the key */
+    keyFp: text("key_fp").notNull(),
+    model: text("model").notNull(),
+    success: real("success").notNull(),
+    limited: real("limited").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    latencyMs: real("latency_ms"),
+    ttftMs: real("ttft_ms"),
+    samples: integer("samples").notNull(),
+    consecutiveFailures: integer("consecutive_failures").notNull(),
+    cooldownUntil: integer("cooldown_until"),
+    cooldownKind: text("cooldown_kind"),
+    cooldownReason: text("cooldown_reason"),
+    backoffLevel: integer("backoff_level").notNull(),
+    rampFrom: integer("ramp_from"),
+    remainingShare: real("remaining_share"),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    lastAt: integer("last_at"),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.keyFp, t.model] })],
+);
+
+export type HealthRow = typeof health.$inferSelect;

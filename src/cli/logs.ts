@@ -1,0 +1,105 @@
+import { type AuditRecord, listRequests, parseSince, type RequestFilter, statusCondition } from "../store/queries";
+import { type ParsedArgs, unknownFlags } from "./args";
+import { auditDbPath, openAuditDb } from "./auditdb";
+
+// `lmrelay logs`: the audit log, newest last, filtered by client, model, provider, status and
+// time; `--json` prints one JSON object per line (attempts included) for scripts.
+
+const FLAGS = ["config", "db", "client", "model", "provider", "status", "since", "limit", "json", "env-file"] as const;
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const stdio: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+/** Reads the filter flags shared with `stats`; throws with a message for a bad value. */
+export function filterFromArgs(args: ParsedArgs): RequestFilter {
+  const f: RequestFilter = {};
+  for (const k of ["client", "model", "provider", "status"] as const) {
+    const v = args.flags.get(k);
+    if (v === true) throw new Error(`--${k} needs a value`);
+    if (v) f[k] = v;
+  }
+  if (f.status) statusCondition(f.status);
+  const since = args.flags.get("since");
+  if (since !== undefined) {
+    const ms = since === true ? undefined : parseSince(since);
+    if (ms === undefined) throw new Error(`--since takes a duration (30m, 24h, 7d) or a date (2025-11-01), got ${since === true ? "nothing" : `"${since}"`}`);
+    f.since = ms;
+  }
+  const limit = args.flags.get("limit");
+  if (limit !== undefined) {
+    const n = Number(limit);
+    if (limit === true || !Number.isInteger(n) || n < 1) throw new Error(`--limit takes a positive number`);
+    f.limit = n;
+  }
+  return f;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + " ".repeat(n - s.length);
+}
+
+function ms(v: number | null): string {
+  if (v == null) return "-";
+  return v >= 10_000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`;
+}
+
+export function usd(v: number): string {
+  if (v === 0) return "$0";
+  return v < 0.01 ? `$${v.toFixed(6)}` : `$${v.toFixed(4)}`;
+}
+
+function line(r: AuditRecord): string {
+  const target = r.provider ? `${r.provider}/${r.model}` : "-";
+  const tried = r.attempts.filter((a) => (a as { outcome?: string }).outcome !== "skipped").length;
+  const cols = [
+    r.time.replace("T", " ").slice(0, 23),
+    pad(r.requestId, 16),
+    pad(r.client ?? "-", 10),
+    pad(r.protocol, 9),
+    pad(r.requestedModel ?? "-", 24),
+    pad(target, 32),
+    String(r.status),
+    pad(ms(r.latencyMs), 7),
+    pad(`ttft ${ms(r.ttftMs)}`, 12),
+    pad(`${r.inputTokens}→${r.outputTokens}${r.usageEstimated ? "~" : ""}`, 12),
+    pad(usd(r.costUsd) + (r.unpriced ? "?" : ""), 10),
+    tried > 1 ? `${tried} attempts` : "",
+  ];
+  const text = cols.join("  ").trimEnd();
+  return r.error ? `${text}\n    ${r.error.length > 300 ? r.error.slice(0, 300) + "…" : r.error}` : text;
+}
+
+export async function logsCommand(args: ParsedArgs, io: Output = stdio): Promise<number> {
+  const bad = unknownFlags(args, FLAGS);
+  if (bad) {
+    io.err(`lmrelay logs: ${bad}\n`);
+    return 2;
+  }
+  let filter: RequestFilter;
+  let db;
+  try {
+    filter = filterFromArgs(args);
+    db = openAuditDb(await auditDbPath(args));
+  } catch (e) {
+    io.err(`lmrelay logs: ${(e as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const rows = listRequests(db, { limit: 50, ...filter }).reverse();
+    if (args.flags.get("json") === true) {
+      for (const r of rows) io.out(JSON.stringify(r) + "\n");
+    } else if (rows.length === 0) io.out("no requests match\n");
+    else {
+      io.out(rows.map(line).join("\n") + "\n");
+      const marks = rows.some((r) => r.usageEstimated) || rows.some((r) => r.unpriced);
+      if (marks) io.out("(~ = usage estimated by lmrelay; ? = no price known for the model)\n");
+    }
+    return 0;
+  } finally {
+    db.$client.close();
+  }
+}

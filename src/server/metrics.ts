@@ -1,0 +1,230 @@
+import type { Elysia } from "elysia";
+import type { ResolvedConfig } from "../config/resolve";
+import { isAdmin } from "../governance/auth";
+import type { Governance } from "../governance/governance";
+import type { HealthEntry } from "../health/entry";
+import type { RequestRow } from "../store/schema";
+
+// Prometheus text exposition (format 0.0.4) of what lmrelay does: request, attempt, failover,
+// token and cost counters and latency/TTFT histograms, fed once per request from its audit row;
+// gauges (in flight, cooldowns, audit queue…) read when scraped. Labels are ids from the config
+// and upstream model names from catalogs — never the requested model, which a client controls.
+
+type Labels = Record<string, string>;
+
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+function escapeLabel(v: string): string {
+  // Ids and model names almost never need it: test once instead of three replaces per value.
+  return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
+}
+
+/** `{k="v",…}`; also the series key, built for every request, hence the plain loop. */
+function labelText(labels: Labels): string {
+  let out = "";
+  for (const k in labels) out += `${out ? "," : "{"}${k}="${escapeLabel(labels[k]!)}"`;
+  return out ? `${out}}` : "";
+}
+
+function number(v: number): string {
+  if (v === Infinity) return "+Inf";
+  if (Number.isNaN(v)) return "NaN";
+  return String(v);
+}
+
+class Counter {
+  private values = new Map<string, { labels: Labels; value: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(labels: Labels, by = 1): void {
+    const key = labelText(labels);
+    const cur = this.values.get(key);
+    if (cur) cur.value += by;
+    else this.values.set(key, { labels, value: by });
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
+    for (const [key, { value }] of this.values) out.push(`${this.name}${key} ${number(value)}`);
+  }
+}
+
+class Histogram {
+  private series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {}
+
+  observe(labels: Labels, value: number): void {
+    const key = labelText(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels, counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (const s of this.series.values()) {
+      this.buckets.forEach((b, i) => out.push(`${this.name}_bucket${labelText({ ...s.labels, le: number(b) })} ${s.counts[i]}`));
+      out.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
+      out.push(`${this.name}_sum${labelText(s.labels)} ${number(s.sum)}`, `${this.name}_count${labelText(s.labels)} ${s.count}`);
+    }
+  }
+}
+
+export interface GaugeSample {
+  labels?: Labels;
+  value: number;
+}
+
+interface Gauge {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  collect(): GaugeSample[];
+}
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
+
+interface AttemptLike {
+  outcome?: string;
+  provider?: string;
+  model?: string;
+  status?: number;
+}
+
+export class Metrics {
+  private readonly requests = new Counter("lmrelay_requests_total", "Inbound requests by outcome.");
+  private readonly latency = new Histogram("lmrelay_request_duration_seconds", "Time from request to the end of the answer.", LATENCY_BUCKETS);
+  private readonly ttft = new Histogram("lmrelay_time_to_first_token_seconds", "Time from request to the first answer token.", TTFT_BUCKETS);
+  private readonly tokens = new Counter("lmrelay_tokens_total", "Tokens by direction (input includes cached).");
+  private readonly cost = new Counter("lmrelay_cost_usd_total", "Spend in USD from usage and prices.");
+  private readonly attempts = new Counter("lmrelay_upstream_attempts_total", "Upstream attempts by upstream status (0 = no response).");
+  private readonly failovers = new Counter("lmrelay_failovers_total", "Attempts that failed and were followed by another attempt.");
+  private readonly gauges: Gauge[] = [];
+
+  /** Records one finished request from its (priced) audit row. */
+  observe(row: RequestRow, attempts: readonly unknown[] = []): void {
+    const provider = row.provider ?? "";
+    const model = row.model ?? "";
+    const client = row.client ?? "";
+    this.requests.inc({ protocol: row.protocol, client, provider, model, status: String(row.status) });
+    if (provider) {
+      const where = { provider, model, client };
+      this.latency.observe(where, row.latencyMs / 1000);
+      if (row.ttftMs != null) this.ttft.observe(where, row.ttftMs / 1000);
+      if (row.inputTokens) this.tokens.inc({ ...where, type: "input" }, row.inputTokens);
+      if (row.outputTokens) this.tokens.inc({ ...where, type: "output" }, row.outputTokens);
+      if (row.cachedTokens) this.tokens.inc({ ...where, type: "cached" }, row.cachedTokens);
+      if (row.costUsd) this.cost.inc(where, row.costUsd);
+    }
+    const tried = (attempts as AttemptLike[]).filter((a) => a && a.outcome !== "skipped");
+    tried.forEach((a, i) => {
+      const labels = { provider: a.provider ?? "", model: a.model ?? "", status: String(a.status ?? 0) };
+      this.attempts.inc(labels);
+      if (i < tried.length - 1) this.failovers.inc(labels);
+    });
+  }
+
+  /** A value read at scrape time. */
+  gauge(name: string, help: string, collect: () => GaugeSample[] | number, type: "gauge" | "counter" = "gauge"): void {
+    this.gauges.push({ name, help, type, collect: () => toSamples(collect()) });
+  }
+
+  render(): string {
+    const out: string[] = [];
+    for (const m of [this.requests, this.latency, this.ttft, this.tokens, this.cost, this.attempts, this.failovers]) m.render(out);
+    for (const g of this.gauges) {
+      let samples: GaugeSample[];
+      try {
+        samples = g.collect();
+      } catch {
+        continue; // a broken source must not break the scrape
+      }
+      out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} ${g.type}`);
+      for (const s of samples) out.push(`${g.name}${labelText(s.labels ?? {})} ${number(s.value)}`);
+    }
+    return out.join("\n") + "\n";
+  }
+}
+
+function toSamples(v: GaugeSample[] | number): GaugeSample[] {
+  return typeof v === "number" ? [{ value: v }] : v;
+}
+
+const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** `GET /metrics`: open, or behind the admin key when `metrics: { auth: true }`. */
+export function registerMetricsRoute(app: Elysia, metrics: Metrics, config: () => ResolvedConfig): void {
+  app.get("/metrics", ({ request }) => {
+    const cfg = config();
+    if (cfg.metricsAuth && !isAdmin(cfg, request.headers))
+      return new Response(JSON.stringify({ error: { message: "lmrelay: /metrics needs the admin key (Authorization: Bearer or x-api-key)", type: "invalid_request_error", code: "invalid_api_key" } }), {
+        status: 401,
+        headers: { "content-type": "application/json", "www-authenticate": "Bearer" },
+      });
+    return new Response(metrics.render(), { headers: { "content-type": CONTENT_TYPE } });
+  });
+}
+
+/** What the scrape-time gauges read from a running server. */
+export interface GaugeSources {
+  inFlight: number;
+  gateway: { openAnswers: number };
+  audit: { depth: number; dropped: number; droppedBodies: number; written: number };
+  config: ResolvedConfig;
+  governance: Governance;
+  /** Health records (router/health), when the server keeps them. */
+  health?: { all(): Iterable<HealthEntry> };
+}
+
+export function registerRuntimeGauges(metrics: Metrics, rt: GaugeSources): void {
+  metrics.gauge("lmrelay_in_flight", "Requests and streams being served now.", () => rt.inFlight + rt.gateway.openAnswers);
+  metrics.gauge("lmrelay_client_in_flight", "Requests in flight per client (concurrency limits).", () =>
+    [...rt.config.clients.values()].map((c) => ({ labels: { client: c.id }, value: rt.governance.usage(c).inFlight })),
+  );
+  metrics.gauge("lmrelay_client_budget_spent_usd", "Spend in the current budget period, per client with a budget.", () =>
+    [...rt.config.clients.values()]
+      .filter((c) => c.budget)
+      .map((c) => ({ labels: { client: c.id, per: c.budget!.per }, value: rt.governance.usage(c).budget?.spentUsd ?? 0 })),
+  );
+  metrics.gauge("lmrelay_cooldowns", "Upstream targets cooling down or disabled now.", () => cooldownSamples(rt.health));
+  metrics.gauge("lmrelay_audit_queue_depth", "Audit rows and bodies waiting to be written.", () => rt.audit.depth);
+  metrics.gauge("lmrelay_audit_written_total", "Audit rows written.", () => rt.audit.written, "counter");
+  metrics.gauge(
+    "lmrelay_audit_dropped_total",
+    "Audit rows and captured bodies dropped because the queue was full.",
+    () => [
+      { labels: { what: "rows" }, value: rt.audit.dropped },
+      { labels: { what: "bodies" }, value: rt.audit.droppedBodies },
+    ],
+    "counter",
+  );
+}
+
+function cooldownSamples(health: GaugeSources["health"]): GaugeSample[] {
+  if (!health) return [];
+  const now = Date.now();
+  const counts = new Map<string, number>();
+  for (const e of health.all()) {
+    const kind = e.disabled ? "disabled" : e.cooldownUntil !== undefined && e.cooldownUntil > now ? (e.cooldownKind ?? "cooling") : undefined;
+    if (!kind) continue;
+    const key = `${e.provider}\0${kind}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([key, value]) => {
+    const [provider, kind] = key.split("\0") as [string, string];
+    return { labels: { provider, kind }, value };
+  });
+}
