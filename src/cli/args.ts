@@ -26,3 +26,9 @@ export function stringFlag(args: ParsedArgs, name: string): string | undefined {
   const v = args.flags.get(name);
   return typeof v === "string" ? v : undefined;
 }
+
+/** A message naming the first flag a command does not take, or undefined when all are known. */
+export function unknownFlags(args: ParsedArgs, known: readonly string[]): string | undefined {
+  for (const name of args.flags.keys()) if (!known.includes(name)) return `unknown flag --${name} (takes: ${known.map((k) => `--${k}`).join(", ")})`;
+  return undefined;
+}

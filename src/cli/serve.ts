@@ -1,17 +1,31 @@
-import { watch } from "node:fs";
 import path from "node:path";
 import { defaultConfigPath, loadConfig } from "../config/load";
-import { ConfigError } from "../config/resolve";
-import { createLogger } from "../log/logger";
+import { createLogger, LEVELS, type Logger, parseLevel } from "../log/logger";
+import { configSecrets } from "../log/redact";
 import { Runtime } from "../server/runtime";
-import { VERSION } from "../version";
-import { type ParsedArgs, stringFlag } from "./args";
+import { type ParsedArgs, stringFlag, unknownFlags } from "./args";
+import { ConfigReloader } from "./serve-reload";
+import { startupStatus } from "./serve-status";
 
-// `lmrelay serve [--config PATH] [--host H] [--port N]`: load, serve, reload on change or SIGHUP,
-// drain on SIGTERM/SIGINT.
+// `lmrelay serve [--config PATH] [--host H] [--port N] [--no-watch] [--drain-timeout S] [--log-level L]`:
+// load, serve, reload on change or SIGHUP, drain on SIGTERM/SIGINT (a second signal stops at once).
+
+const FLAGS = ["config", "host", "port", "no-watch", "drain-timeout", "log-level", "env-file"];
+const DEFAULT_DRAIN_S = 30;
 
 export async function serveCommand(args: ParsedArgs): Promise<number> {
-  const log = createLogger();
+  const bad = unknownFlags(args, FLAGS);
+  if (bad) return usageError(bad);
+  const levelFlag = stringFlag(args, "log-level");
+  const level = parseLevel(levelFlag);
+  if (levelFlag !== undefined && !level) return usageError(`--log-level must be one of ${LEVELS.join(", ")}`);
+  const portFlag = stringFlag(args, "port");
+  const port = portFlag === undefined ? undefined : Number(portFlag);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) return usageError(`--port must be a port number, got "${portFlag}"`);
+  const drainFlag = stringFlag(args, "drain-timeout");
+  const drainS = drainFlag === undefined ? DEFAULT_DRAIN_S : Number(drainFlag);
+  if (!(Number.isFinite(drainS) && drainS >= 0)) return usageError(`--drain-timeout must be a number of seconds, got "${drainFlag}"`);
+
   const file = path.resolve(stringFlag(args, "config") ?? defaultConfigPath());
   let config;
   try {
@@ -20,67 +34,77 @@ export async function serveCommand(args: ParsedArgs): Promise<number> {
     process.stderr.write(`lmrelay: ${(e as Error).message}\n`);
     return 1;
   }
-  const portFlag = stringFlag(args, "port");
-  const port = portFlag === undefined ? undefined : Number(portFlag);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
-    process.stderr.write(`lmrelay: --port must be a port number, got "${portFlag}"\n`);
+  let runtime: Runtime | undefined;
+  const log = createLogger({ level, secrets: () => (runtime ? configSecrets(runtime.config) : configSecrets(config)) });
+  try {
+    runtime = new Runtime(config, log);
+  } catch (e) {
+    process.stderr.write(`lmrelay: cannot open the database ${config.storagePath}: ${(e as Error).message}\n`);
     return 1;
   }
-  const runtime = new Runtime(config, log);
+  const host = stringFlag(args, "host");
   let url: string;
   try {
-    ({ url } = await runtime.start({ host: stringFlag(args, "host"), port }));
+    ({ url } = await runtime.start({ host, port }));
   } catch (e) {
-    process.stderr.write(`lmrelay: cannot listen: ${(e as Error).message}\n`);
+    process.stderr.write(`lmrelay: cannot listen on ${host ?? config.server.host}:${port ?? config.server.port}: ${(e as Error).message}\n`);
     await runtime.stop({ drainMs: 0 });
     return 1;
   }
-  const providers = [...config.providers.values()].map((p) => {
-    const count = runtime.catalog.models(p.id).length;
-    const err = runtime.catalog.discoveryError(p.id);
-    return `${p.id} (${p.type}, ${count} model${count === 1 ? "" : "s"}${err ? ", unreachable" : ""})`;
-  });
-  log.info(`lmrelay ${VERSION} listening on ${url}`, {
-    config: file,
-    providers: providers.join(", "),
-    aliases: config.aliases.size,
-    clients: config.clients.size,
-  });
+  const status = startupStatus(runtime.config, runtime.catalog, url, runtime.health);
+  if (process.stdout.isTTY && process.env.LMRELAY_LOG_FORMAT !== "json") process.stdout.write(status.lines.join("\n") + "\n");
+  else log.info(status.message, status.fields);
 
-  let reloading = Promise.resolve();
-  const reload = (why: string) => {
-    reloading = reloading.then(async () => {
-      try {
-        const next = await loadConfig(file);
-        await runtime.reload(next);
-        log.info("config reloaded", { why, providers: next.providers.size });
-      } catch (e) {
-        const problems = e instanceof ConfigError ? e.problems : [{ path: "", message: (e as Error).message }];
-        log.error("config reload rejected; keeping the previous config", { why, file, problems });
-      }
-    });
-  };
-  process.on("SIGHUP", () => reload("SIGHUP"));
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  // Watch the folder, not the file: editors replace files atomically (notes Q4).
-  const watcher = watch(path.dirname(file), (_event, name) => {
-    if (!name || !/\.(ts|js|mts|json)$/.test(String(name))) return;
-    clearTimeout(debounce);
-    debounce = setTimeout(() => reload(`file changed: ${name}`), 250);
-  });
+  // A bug in one request's promise chain must not take every other stream down with it.
+  const onRejection = (reason: unknown) => log.error("unhandled promise rejection", { error: reason instanceof Error ? reason.message : String(reason), stack: (reason as Error)?.stack });
+  process.on("unhandledRejection", onRejection);
 
-  return await new Promise<number>((resolve) => {
+  const reloader = new ConfigReloader({
+    file,
+    runtime,
+    log,
+    watch: !args.flags.has("no-watch"),
+    listenFromFlags: { host: host !== undefined, port: port !== undefined },
+  });
+  reloader.start();
+  return await waitForShutdown(runtime, reloader, log, drainS * 1000);
+}
+
+function waitForShutdown(runtime: Runtime, reloader: ConfigReloader, log: Logger, drainMs: number): Promise<number> {
+  return new Promise<number>((resolve) => {
     let stopping = false;
-    const shutdown = async (signal: string) => {
-      if (stopping) return;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // Second Ctrl-C: the operator wants out now. Keep what the audit queue holds.
+        log.warn("second signal: exiting without waiting for in-flight requests", { signal, inFlight: runtime.inFlight + runtime.gateway.openAnswers });
+        runtime.audit.flush();
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      }
       stopping = true;
-      watcher.close();
-      log.info("shutting down: draining in-flight requests", { signal, inFlight: runtime.inFlight + runtime.gateway.openAnswers });
-      await runtime.stop({ drainMs: 30_000 });
-      log.info("stopped");
-      resolve(0);
+      reloader.stop();
+      log.info("shutting down: no new connections, draining in-flight requests", {
+        signal,
+        inFlight: runtime.inFlight + runtime.gateway.openAnswers,
+        drainTimeoutS: drainMs / 1000,
+      });
+      const started = performance.now();
+      runtime.stop({ drainMs }).then(
+        () => {
+          log.info("stopped", { ms: Math.round(performance.now() - started), auditRows: runtime.audit.written, auditDropped: runtime.audit.dropped });
+          resolve(0);
+        },
+        (e) => {
+          log.error("shutdown failed", { error: (e as Error).message });
+          resolve(1);
+        },
+      );
     };
-    process.on("SIGTERM", () => void shutdown("SIGTERM"));
-    process.on("SIGINT", () => void shutdown("SIGINT"));
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   });
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`lmrelay serve: ${message}\n`);
+  return 2;
 }

@@ -15,6 +15,7 @@ export interface UpstreamKey {
   models?: string[];
   rpm?: number;
   tpm?: number;
+  /** Share of first places under `keyRotation: "weighted"` (default 1). */
   weight?: number;
 }
 
@@ -25,6 +26,8 @@ export interface ModelPrice {
   output: number;
   /** USD per million cached input tokens, where the provider discounts them. */
   cachedInput?: number;
+  /** USD per million input tokens written to the prompt cache (Anthropic), where priced apart. */
+  cacheWrite?: number;
 }
 
 export interface ProviderConfig {
@@ -36,8 +39,11 @@ export interface ProviderConfig {
   /** The provider's catalog. When absent it is discovered from the provider's model-list endpoint. */
   models?: string[];
   headers?: Record<string, string>;
+  /** This provider's first-byte timeout, ms (also bounds its non-stream answers and stream silences). */
   timeoutMs?: number;
+  /** Higher is tried first by the `priority` and `health` strategies (default 0). */
   priority?: number;
+  /** Share of turns under the `round-robin` strategy (default 1). */
   weight?: number;
   free?: boolean;
   pricing?: Record<string, ModelPrice>;
@@ -89,6 +95,8 @@ export interface RoutingConfig {
   strategy?: RoutingStrategy;
   keyRotation?: "round-robin" | "least-used" | "weighted" | "random";
   maxAttempts?: number;
+  /** Let a content-policy refusal fail over to the next candidate (default false: it goes back to the client). */
+  contentPolicyFailover?: boolean;
   timeoutMs?: number;
   /** Reorder or filter the candidates; return them in the order to try. */
   route?(req: RouteRequest, candidates: RouteCandidate[]): RouteCandidate[] | Promise<RouteCandidate[]>;
@@ -97,14 +105,36 @@ export interface RoutingConfig {
 export interface LmrelayConfig {
   server?: { host?: string; port?: number; maxBodyBytes?: number };
   storage?: { path?: string };
+  /** Bounds on what lmrelay holds in memory for one request. */
+  limits?: {
+    /** Largest non-stream upstream answer read, bytes (default 128 MiB); a bigger one fails that attempt. */
+    maxUpstreamBodyBytes?: number;
+  };
   admin?: { key?: string };
   metrics?: { auth?: boolean };
-  audit?: { bodies?: boolean; redact?: string[]; retainDays?: number };
+  audit?: {
+    /** Store request and response bodies with each audit row (off by default). */
+    bodies?: boolean;
+    /** For stored bodies: JSON field names whose values are replaced (`"content"`), or `/regex/flags`
+     *  whose matches are replaced in every string. Configured keys are always replaced. */
+    redact?: string[];
+    /** Delete audit rows and bodies older than this many days (default: keep them). */
+    retainDays?: number;
+  };
   providers: Record<string, ProviderConfig>;
   models?: Record<string, AliasConfig>;
   clients?: Record<string, ClientConfig>;
   routing?: RoutingConfig;
-  health?: { probeIntervalMs?: number; failureThreshold?: number; cooldownMs?: number; firstByteTimeoutMs?: number };
+  health?: {
+    /** How often failing or cooled-down providers are probed (their model list), ms; 0 = never. Default 30 s. */
+    probeIntervalMs?: number;
+    /** Consecutive failures that open a provider's circuit (default 3). */
+    failureThreshold?: number;
+    /** How long an open circuit lasts, the cap of 429 backoff and the ramp-up time, ms (default 60 s). */
+    cooldownMs?: number;
+    /** A stream with no token after this long fails over, ms (default 60 s; Ollama gets 3×). */
+    firstByteTimeoutMs?: number;
+  };
 }
 
 /** Identity at run time; gives the config object its type in editors. */

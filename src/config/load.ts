@@ -27,22 +27,36 @@ export function defaultConfigPath(): string {
   return path.resolve("lmrelay.config.ts");
 }
 
-export async function loadConfig(file: string): Promise<ResolvedConfig> {
+/** `timeoutMs`: give up on a config whose top level never settles (a reload must not hang). */
+export async function loadConfig(file: string, opts: { timeoutMs?: number } = {}): Promise<ResolvedConfig> {
   const abs = path.resolve(file);
   if (!existsSync(abs)) throw new ConfigError(abs, [{ path: "", message: "config file not found" }]);
   registerSdkModule();
   const dir = path.dirname(abs) + path.sep;
   for (const key of Object.keys(require.cache)) if (key.startsWith(dir)) delete require.cache[key];
   let mod: { default?: unknown };
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    mod = await import(generation ? `${abs}?gen=${generation}` : abs);
+    const loading = import(generation ? `${abs}?gen=${generation}` : abs);
+    mod = opts.timeoutMs === undefined
+      ? await loading
+      : await Promise.race([loading, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new LoadTimeout(opts.timeoutMs!)), opts.timeoutMs)))]);
   } catch (e) {
+    // A module that threw, or is still pending, stays so under its path: the next load uses another.
     generation++;
-    throw new ConfigError(abs, [{ path: "", message: describeLoadError(e) }]);
+    throw new ConfigError(abs, [{ path: "", message: e instanceof LoadTimeout ? e.message : describeLoadError(e) }]);
+  } finally {
+    clearTimeout(timer);
   }
   if (mod.default === undefined)
     throw new ConfigError(abs, [{ path: "", message: "the file has no default export; write `export default defineConfig({ ... })`" }]);
   return resolveConfig(mod.default, abs);
+}
+
+class LoadTimeout extends Error {
+  constructor(ms: number) {
+    super(`the config did not finish loading within ${ms / 1000} s (a top-level await that never settles?)`);
+  }
 }
 
 /** Syntax errors arrive as an AggregateError of BuildMessages with positions (notes Q2). */

@@ -2,6 +2,7 @@ import path from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { type Matcher, compileGlobs } from "../core/glob";
 import { fingerprint } from "../core/secrets";
+import { governanceProblems } from "../governance/validate";
 import { presetFor } from "../upstream/presets";
 import { adapterFor } from "../upstream/registry";
 import type { LmrelayConfig, ModelPrice, ProviderType, RouteCandidate, RouteRequest, RoutingStrategy } from "./define";
@@ -38,6 +39,9 @@ export interface ResolvedProvider {
   pricing: Record<string, ModelPrice>;
   deployments: Record<string, string>;
   apiVersion?: string;
+  /** Largest non-stream answer read from this provider (`limits.maxUpstreamBodyBytes`; set by
+   *  resolveConfig, absent only in hand-built test fixtures, where the default applies). */
+  maxBodyBytes?: number;
 }
 
 export interface ResolvedAlias {
@@ -64,6 +68,7 @@ export interface ResolvedConfig {
   file: string;
   server: { host: string; port: number; maxBodyBytes: number };
   storagePath: string;
+  limits: { maxUpstreamBodyBytes: number };
   adminKey?: string;
   metricsAuth: boolean;
   audit: { bodies: boolean; redact: string[]; retainDays?: number };
@@ -75,6 +80,7 @@ export interface ResolvedConfig {
     strategy: RoutingStrategy;
     keyRotation: "round-robin" | "least-used" | "weighted" | "random";
     maxAttempts: number;
+    contentPolicyFailover: boolean;
     timeoutMs: number;
     route?: (req: RouteRequest, candidates: RouteCandidate[]) => RouteCandidate[] | Promise<RouteCandidate[]>;
   };
@@ -97,6 +103,8 @@ export const DEFAULTS = {
   host: "127.0.0.1",
   port: 11435,
   maxBodyBytes: 10 * 1024 * 1024,
+  // Room for a 2,048-input batch of float embeddings; far below what a runaway body would take.
+  maxUpstreamBodyBytes: 128 * 1024 * 1024,
   storagePath: "lmrelay.db",
   maxAttempts: 4,
   timeoutMs: 120_000,
@@ -143,6 +151,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
   const cfg = input as LmrelayConfig;
   const dir = file ? path.dirname(file) : process.cwd();
 
+  const maxUpstreamBodyBytes = cfg.limits?.maxUpstreamBodyBytes ?? DEFAULTS.maxUpstreamBodyBytes;
   const providers = new Map<string, ResolvedProvider>();
   for (const [id, p] of Object.entries(cfg.providers)) {
     if (p.enabled === false) continue;
@@ -186,6 +195,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       pricing: p.pricing ?? {},
       deployments: p.deployments ?? {},
       apiVersion: p.apiVersion,
+      maxBodyBytes: maxUpstreamBodyBytes,
     });
   }
 
@@ -228,6 +238,8 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
     });
   }
 
+  problems.push(...governanceProblems(cfg));
+
   const route = cfg.routing?.route;
   if (route !== undefined && typeof route !== "function")
     problems.push({ path: "routing.route", message: "must be a function (req, candidates) => candidates" });
@@ -243,6 +255,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       maxBodyBytes: cfg.server?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     },
     storagePath: storage === ":memory:" ? storage : path.resolve(dir, storage),
+    limits: { maxUpstreamBodyBytes },
     adminKey: cfg.admin?.key,
     metricsAuth: cfg.metrics?.auth ?? false,
     audit: { bodies: cfg.audit?.bodies ?? false, redact: cfg.audit?.redact ?? [], retainDays: cfg.audit?.retainDays },
@@ -253,6 +266,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       strategy: cfg.routing?.strategy ?? "health",
       keyRotation: cfg.routing?.keyRotation ?? "round-robin",
       maxAttempts: cfg.routing?.maxAttempts ?? DEFAULTS.maxAttempts,
+      contentPolicyFailover: cfg.routing?.contentPolicyFailover ?? false,
       timeoutMs: cfg.routing?.timeoutMs ?? DEFAULTS.timeoutMs,
       route: route as ResolvedConfig["routing"]["route"],
     },

@@ -29,6 +29,7 @@ const Pricing = T.Record(
       input: T.Number({ minimum: 0 }),
       output: T.Number({ minimum: 0 }),
       cachedInput: T.Optional(T.Number({ minimum: 0 })),
+      cacheWrite: T.Optional(T.Number({ minimum: 0 })),
     },
     { additionalProperties: false },
   ),
@@ -116,6 +117,15 @@ export const ConfigSchema = T.Object(
       ),
     ),
     storage: T.Optional(T.Object({ path: T.Optional(T.String({ minLength: 1 })) }, { additionalProperties: false })),
+    limits: T.Optional(
+      T.Object(
+        {
+          /** Largest non-stream upstream answer read into memory, bytes. */
+          maxUpstreamBodyBytes: T.Optional(T.Integer({ minimum: 1024 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     admin: T.Optional(T.Object({ key: T.Optional(T.String({ minLength: 1 })) }, { additionalProperties: false })),
     metrics: T.Optional(T.Object({ auth: T.Optional(T.Boolean()) }, { additionalProperties: false })),
     audit: T.Optional(
@@ -139,6 +149,7 @@ export const ConfigSchema = T.Object(
             T.Union([T.Literal("round-robin"), T.Literal("least-used"), T.Literal("weighted"), T.Literal("random")]),
           ),
           maxAttempts: T.Optional(T.Integer({ minimum: 1, maximum: 50 })),
+          contentPolicyFailover: T.Optional(T.Boolean()),
           timeoutMs: T.Optional(T.Integer({ minimum: 1 })),
           route: T.Optional(T.Any()),
         },

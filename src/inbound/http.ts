@@ -1,4 +1,4 @@
-import { type GatewayError, lmrelayError } from "../core/errors";
+import { GatewayError, lmrelayError } from "../core/errors";
 import { ResponseFolder } from "../core/fold";
 import type { ChatResponse, StreamEvent } from "../core/types";
 
@@ -12,20 +12,26 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   const declared = Number(request.headers.get("content-length") ?? "");
   if (declared > maxBytes) throw tooLarge(maxBytes);
   let text: string;
-  if (!request.body) text = "";
-  else if (declared > 0) {
-    text = await request.text();
-    if (text.length > maxBytes) throw tooLarge(maxBytes);
-  } else {
-    // Chunked or undeclared length: count as we read.
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw tooLarge(maxBytes);
-      chunks.push(chunk);
+  try {
+    if (!request.body) text = "";
+    else if (declared > 0) {
+      text = await request.text();
+      if (text.length > maxBytes) throw tooLarge(maxBytes);
+    } else {
+      // Chunked or undeclared length: count as we read.
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size > maxBytes) throw tooLarge(maxBytes);
+        chunks.push(chunk);
+      }
+      text = new TextDecoder().decode(Buffer.concat(chunks));
     }
-    text = new TextDecoder().decode(Buffer.concat(chunks));
+  } catch (e) {
+    if (e instanceof GatewayError) throw e;
+    // The client closed the connection (or broke its framing) in the middle of the body.
+    throw lmrelayError("invalid_request", `the request body could not be read: ${(e as Error)?.message ?? e}`, { status: 499 });
   }
   if (text.trim() === "") throw lmrelayError("invalid_request", "request body is empty; expected a JSON object");
   try {
@@ -73,43 +79,44 @@ export interface StreamEncoder {
 export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncoder, toError: (e: unknown) => GatewayError): ReadableStream<Uint8Array> {
   const it = events[Symbol.asyncIterator]();
   let done = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  // A direct stream writes strings straight to the socket (no TextEncoder, no queue), and the
+  // flush after each event makes it its own write.
+  return new ReadableStream({
+    type: "direct",
+    async pull(controller: ReadableStreamDirectController) {
       try {
         for (;;) {
           const r = await it.next();
+          if (done) return;
           if (r.done) {
             const tail = enc.end();
-            if (tail) controller.enqueue(encoder.encode(tail));
-            done = true;
-            controller.close();
-            return;
+            if (tail) controller.write(tail);
+            break;
           }
           if (r.value.type === "error") {
-            controller.enqueue(encoder.encode(enc.error(r.value.error)));
+            controller.write(enc.error(r.value.error));
             done = true;
-            controller.close();
             await it.return?.();
-            return;
+            break;
           }
           const text = enc.encode(r.value);
           if (text) {
-            controller.enqueue(encoder.encode(text));
-            return;
+            controller.write(text);
+            await controller.flush();
           }
         }
       } catch (e) {
         if (done) return;
-        done = true;
-        controller.enqueue(encoder.encode(enc.error(toError(e))));
-        controller.close();
+        controller.write(enc.error(toError(e)));
       }
+      done = true;
+      controller.close();
     },
     async cancel() {
       done = true;
       await it.return?.();
     },
-  });
+  }) as ReadableStream<Uint8Array>;
 }
 
 /** Headers every relayed answer carries. */

@@ -3,12 +3,16 @@ import type { ResolvedConfig } from "../config/resolve";
 import { lmrelayError, toGatewayError } from "../core/errors";
 import type { Protocol } from "../core/types";
 import { authenticate } from "../governance/auth";
+import { startCapture } from "../governance/capture";
 import { anthropicInbound } from "../inbound/anthropic";
 import { ollamaInbound } from "../inbound/ollama";
 import { openaiInbound } from "../inbound/openai";
 import type { HandleRequest, InboundProtocol } from "../inbound/types";
 import type { Logger } from "../log/logger";
 import type { RequestContext } from "../router/types";
+import { registerAdminRoutes } from "./admin";
+import { registerDashboard } from "./dashboard";
+import { registerMetricsRoute } from "./metrics";
 import type { Runtime } from "./runtime";
 
 // HTTP wiring: one Elysia app, the three inbound protocols' routes, and the shared per-request
@@ -52,16 +56,18 @@ export function buildApp(runtime: Runtime, log: Logger): Elysia {
     // LLM answers can be silent for minutes (slow first token); lmrelay enforces its own timeouts.
     server?.timeout(request, 0);
     runtime.inFlight++;
+    const capture = config.audit.bodies && opts?.auth !== false ? startCapture(request, ctx, config, runtime.audit) : undefined;
     try {
-      if (opts?.auth !== false) ctx.client = authenticate(config, request.headers);
+      if (opts?.auth !== false) ctx.client = authenticate(config, request.headers, ctx.ip);
       const res = await work(ctx);
       res.headers.set("x-request-id", ctx.requestId);
-      return res;
+      return capture ? await capture.finish(res) : res;
     } catch (e) {
       const err = toGatewayError(e);
       if (err.kind === "internal") log.error("internal error", { requestId: ctx.requestId, error: err.message, stack: (err.cause as Error | undefined)?.stack });
       if (!ctx.audited) runtime.gateway.recordRejected(ctx, err.status, err.message);
-      return INBOUND[protocol].errorResponse(err, ctx.requestId);
+      const res = INBOUND[protocol].errorResponse(err, ctx.requestId);
+      return capture ? await capture.finish(res) : res;
     } finally {
       runtime.inFlight--;
     }
@@ -83,5 +89,8 @@ export function buildApp(runtime: Runtime, log: Logger): Elysia {
     })
     .get("/healthz", () => new Response(JSON.stringify({ status: "ok", inFlight: runtime.inFlight }), { headers: { "content-type": "application/json" } }));
   for (const inbound of Object.values(INBOUND)) inbound.register(app, deps);
+  registerMetricsRoute(app, runtime.metrics, () => runtime.config);
+  registerAdminRoutes(app, () => runtime, log);
+  registerDashboard(app, () => runtime, log);
   return app;
 }

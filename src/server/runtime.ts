@@ -1,10 +1,17 @@
 import type { ResolvedConfig } from "../config/resolve";
+import { Governance } from "../governance/governance";
+import { Prober } from "../health/probe";
+import { HealthStore } from "../health/store";
+import { HealthTracker } from "../health/tracker";
 import type { Logger } from "../log/logger";
 import { Catalog } from "../router/catalog";
 import { RelayGateway } from "../router/gateway";
 import { AuditWriter } from "../store/audit";
 import { type Db, openDatabase } from "../store/db";
+import { AuditRetention } from "../store/retention";
+import { clientSpend } from "../store/spend";
 import { buildApp } from "./app";
+import { Metrics, registerRuntimeGauges } from "./metrics";
 
 // Everything a running lmrelay holds: the config in force (swapped atomically on reload), the
 // model catalog, the database and audit writer, the gateway, and the HTTP server.
@@ -15,6 +22,13 @@ export class Runtime {
   readonly db: Db;
   readonly audit: AuditWriter;
   readonly gateway: RelayGateway;
+  readonly metrics = new Metrics();
+  readonly governance: Governance;
+  /** Routing health: learned from every attempt and probe, persisted, carried over on reload. */
+  readonly health: HealthTracker;
+  private readonly healthStore: HealthStore;
+  private readonly prober: Prober;
+  private readonly retention: AuditRetention;
   inFlight = 0;
   private server: Bun.Server<unknown> | undefined;
 
@@ -30,12 +44,26 @@ export class Runtime {
         if (n === 1 || n % 1000 === 0) log.error("audit queue full; oldest rows dropped", { dropped: n });
       },
     });
-    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log });
+    this.governance = new Governance({
+      config: () => this.config,
+      // Spend is read from the rollup once per period; queued rows are written first so none is missed.
+      spend: (client, days) => (this.audit.flush(), clientSpend(this.db, client, days)),
+      observe: (row, attempts) => this.metrics.observe(row, attempts),
+    });
+    this.health = new HealthTracker(config, { log });
+    this.healthStore = new HealthStore(this.db, this.health, log);
+    this.healthStore.load();
+    this.prober = new Prober(this.health, () => this.config, log);
+    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health });
+    this.retention = new AuditRetention(this.db, () => this.config.audit.retainDays, log);
+    registerRuntimeGauges(this.metrics, this);
   }
 
   /** Starts serving. Waits (briefly) for model discovery so the first requests find their models. */
   async start(opts: { host?: string; port?: number } = {}): Promise<{ url: string; port: number }> {
     await this.catalog.load(this.config, { wait: true });
+    this.healthStore.start();
+    this.prober.start();
     const app = buildApp(this, this.log);
     const maxBody = Math.max(this.config.server.maxBodyBytes * 2, 128 * 1024 * 1024);
     app.listen({
@@ -52,6 +80,8 @@ export class Runtime {
   /** Adopts a new, already validated config. In-flight requests keep the one they started with. */
   async reload(next: ResolvedConfig): Promise<void> {
     this.config = next;
+    this.gateway.adoptConfig(next);
+    this.prober.reschedule();
     await this.catalog.load(next);
   }
 
@@ -66,6 +96,9 @@ export class Runtime {
       await server.stop(true);
     }
     this.catalog.stop();
+    await this.prober.stop();
+    this.healthStore.stop();
+    this.retention.stop();
     this.audit.close();
     this.db.$client.close();
   }

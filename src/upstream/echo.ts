@@ -1,3 +1,4 @@
+import { lmrelayError } from "../core/errors";
 import { estimatePromptTokens, estimateTextTokens } from "../core/tokens";
 import type { ChatRequest, EmbedRequest, EmbedResponse, StreamEvent } from "../core/types";
 import type { ChatReply, UpstreamAdapter, UpstreamCall } from "./types";
@@ -25,6 +26,7 @@ function words(text: string): string[] {
 }
 
 let counter = 0;
+const MAX_ECHO_DIMENSIONS = 8192;
 
 async function* echoEvents(req: ChatRequest, call: UpstreamCall): AsyncGenerator<StreamEvent> {
   const text = lastUserText(req);
@@ -53,11 +55,17 @@ export const echoAdapter: UpstreamAdapter = {
     return { events: echoEvents(req, call) };
   },
   async embed(req: EmbedRequest, call: UpstreamCall): Promise<EmbedResponse> {
-    // A deterministic 8-dimensional vector per input: character statistics, normalised.
+    const dimensions = req.dimensions ?? 8;
+    // A real model has a fixed size too; an unbounded one would let a client allocate anything.
+    if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_ECHO_DIMENSIONS)
+      throw lmrelayError("invalid_request", `the echo model makes embeddings of 1 to ${MAX_ECHO_DIMENSIONS} dimensions, not ${dimensions}`, { param: "dimensions" });
+    // A deterministic vector per input: character statistics, normalised.
     const vectors = req.input.map((s) => {
-      const v = new Array<number>(req.dimensions ?? 8).fill(0);
-      for (let i = 0; i < s.length; i++) v[i % v.length]! += s.charCodeAt(i) / 128;
-      const norm = Math.hypot(...v) || 1;
+      const v = new Array<number>(dimensions).fill(0);
+      for (let i = 0; i < s.length; i++) v[i % dimensions]! += s.charCodeAt(i) / 128;
+      let sum = 0;
+      for (const x of v) sum += x * x;
+      const norm = Math.sqrt(sum) || 1;
       return v.map((x) => x / norm);
     });
     const tokens = req.input.reduce((n, s) => n + estimateTextTokens(s), 0);

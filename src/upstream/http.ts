@@ -1,4 +1,5 @@
 import { type ErrorKind, GatewayError, kindForStatus } from "../core/errors";
+import { limitResetMs } from "../health/ratelimit";
 import type { UpstreamCall } from "./types";
 
 // HTTP plumbing every HTTP upstream adapter shares: send with the call's signal, turn a failed
@@ -11,10 +12,15 @@ export interface UpstreamEndpoint {
   /** The key sent with the request; scrubbed from every message. */
   secret?: string;
   signal: AbortSignal;
+  /** Largest non-stream body read into memory (`limits.maxUpstreamBodyBytes`). */
+  maxBodyBytes?: number;
 }
 
+export const DEFAULT_MAX_UPSTREAM_BODY_BYTES = 128 * 1024 * 1024;
+
 export function endpointOf(call: UpstreamCall): UpstreamEndpoint {
-  return { providerId: call.target.provider.id, secret: call.target.key?.secret, signal: call.signal };
+  const { provider, key } = call.target;
+  return { providerId: provider.id, secret: key?.secret, signal: call.signal, maxBodyBytes: provider.maxBodyBytes };
 }
 
 /** What an error body said, whatever envelope it came in. */
@@ -80,7 +86,7 @@ export function postJson(ep: UpstreamEndpoint, url: string, headers: Record<stri
 export async function readJson(ep: UpstreamEndpoint, res: Response): Promise<any> {
   let text: string;
   try {
-    text = await res.text();
+    text = await readBoundedText(ep, res, ep.maxBodyBytes ?? DEFAULT_MAX_UPSTREAM_BODY_BYTES);
   } catch (err) {
     throw failureFromThrown(ep, err);
   }
@@ -89,6 +95,37 @@ export async function readJson(ep: UpstreamEndpoint, res: Response): Promise<any
   } catch {
     throw upstreamError(ep, "upstream_error", `answered ${res.status} with a body that is not JSON: ${snippet(text)}`, { code: "bad_response" });
   }
+}
+
+/** The whole body as text, refusing more than `limit` bytes: a runaway or hostile upstream must fail
+ *  this attempt (and fail over), not fill the gateway's memory. */
+async function readBoundedText(ep: UpstreamEndpoint, res: Response, limit: number): Promise<string> {
+  const tooLarge = () =>
+    upstreamError(ep, "upstream_error", `answered with a body larger than ${limit} bytes (limits.maxUpstreamBodyBytes)`, { code: "response_too_large" });
+  const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+  const encoded = (res.headers.get("content-encoding") ?? "identity") !== "identity";
+  if (declared > limit && !encoded) {
+    res.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  // HTTP framing stops a declared length from growing; a compressed body could still inflate.
+  if (declared >= 0 && !encoded) return await res.text();
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      size += r.value.byteLength;
+      if (size > limit) throw tooLarge();
+      chunks.push(r.value);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks, size));
 }
 
 /** The response body as raw chunks, with read failures (cut connection, timeout) as GatewayErrors. */
@@ -154,7 +191,8 @@ export async function errorFromResponse(ep: UpstreamEndpoint, res: Response, cla
   const refined = classifyError(res.status, info, body, classify);
   return upstreamError(ep, refined.kind, message, {
     status: refined.status ?? res.status,
-    retryAfterMs: parseRetryAfter(res.headers) ?? refined.retryAfterMs,
+    // Without Retry-After, a 429's rate-limit headers say when the spent limit resets.
+    retryAfterMs: parseRetryAfter(res.headers) ?? refined.retryAfterMs ?? (res.status === 429 ? limitResetMs(res.headers) : undefined),
     code: refined.code,
     param: info.param,
   });

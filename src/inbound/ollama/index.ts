@@ -16,7 +16,7 @@ import { AnswerTimer, type Clock, systemClock, timed } from "./timing";
 
 /** Ollama's error shape: `{"error":"…"}` with the status. */
 export function ollamaErrorResponse(err: GatewayError, requestId: string): Response {
-  const headers: Record<string, string> = { "x-request-id": requestId };
+  const headers: Record<string, string> = { ...err.headers, "x-request-id": requestId };
   if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(0, Math.ceil(err.retryAfterMs / 1000)));
   // Anthropic's 529 "overloaded" is not an HTTP status Ollama clients know.
   return jsonResponse({ error: err.message }, err.status === 529 ? 503 : err.status, headers);

@@ -1,0 +1,25 @@
+import type { ResolvedConfig } from "../config/resolve";
+
+// The secrets a config holds, for the logger's scrubbing safety net. Computed once per config
+// (reloads make a new config object) and longest first, so a key that contains another is
+// replaced whole.
+
+/** Shorter strings would scrub ordinary words out of log lines; real keys are far longer. */
+const MIN_SECRET_LENGTH = 8;
+const cache = new WeakMap<ResolvedConfig, readonly string[]>();
+
+export function configSecrets(config: ResolvedConfig): readonly string[] {
+  let secrets = cache.get(config);
+  if (secrets) return secrets;
+  const all = new Set<string>();
+  for (const p of config.providers.values()) {
+    for (const k of p.keys) all.add(k.secret);
+    // Auth headers configured by hand (`headers: { "x-api-key": env("…") }`) are secrets too.
+    for (const [name, value] of Object.entries(p.headers)) if (/auth|key|token|secret/i.test(name)) all.add(value.replace(/^Bearer\s+/i, ""));
+  }
+  for (const c of config.clients.values()) all.add(c.secret);
+  if (config.adminKey) all.add(config.adminKey);
+  secrets = [...all].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  cache.set(config, secrets);
+  return secrets;
+}
