@@ -1,37 +1,86 @@
 #!/usr/bin/env bun
 // Builds the single executable: `bun run build` → dist/lmrelay (this machine's platform).
-// `bun run build --target bun-linux-arm64` (or any `bun build --compile` target) cross-compiles;
-// that needs the target's Bun runtime: from the network, or `--executable PATH` to a local copy.
+//
+//   bun run build --target bun-linux-arm64                 another `bun build --compile` target
+//   bun run build --target bun-linux-x64,bun-darwin-arm64  several, one binary each
+//   bun run build --target bun-linux-arm64 --executable /path/to/bun-linux-arm64/bun
+//
+// Cross-compiling needs the target's Bun runtime: Bun fetches it from the npm registry, or
+// `--executable PATH` points at a copy on disk (offline builds). Before compiling, the editor types
+// that `lmrelay init` embeds are regenerated if src/config changed (scripts/sdk-types.ts).
 import { $ } from "bun";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { generateSdkTypes, SDK_TYPES_FILE } from "./sdk-types";
+
+const TARGETS = [
+  "bun-linux-x64",
+  "bun-linux-x64-baseline",
+  "bun-linux-x64-modern",
+  "bun-linux-arm64",
+  "bun-linux-x64-musl",
+  "bun-linux-x64-musl-baseline",
+  "bun-linux-arm64-musl",
+  "bun-darwin-x64",
+  "bun-darwin-x64-baseline",
+  "bun-darwin-arm64",
+  "bun-windows-x64",
+  "bun-windows-x64-baseline",
+  "bun-windows-x64-modern",
+];
 
 const root = path.resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? undefined : args[i + 1];
-};
-const target = flag("target");
-const executable = flag("executable");
-const outfile = path.join(root, "dist", target ? `lmrelay-${target.replace(/^bun-/, "")}` : "lmrelay");
+const flags = new Map<string, string>();
+for (let i = 0; i < args.length; i++) {
+  const m = /^--(target|executable)(?:=(.*))?$/.exec(args[i]!);
+  const value = m && (m[2] ?? args[++i]);
+  if (!m || !value) fail(`usage: bun run build [--target ${TARGETS[0]}[,…]] [--executable PATH]\n(got "${args.join(" ")}")`);
+  flags.set(m[1]!, value);
+}
+const targets = flags.get("target")?.split(",").map((t) => t.trim()).filter(Boolean);
+for (const t of targets ?? []) if (!TARGETS.includes(t)) fail(`unknown target "${t}"; one of:\n  ${TARGETS.join("\n  ")}`);
+const executable = flags.get("executable");
+if (executable && targets?.length !== 1) fail("--executable goes with exactly one --target (the runtime of that target)");
 
 let commit = "unknown";
 try {
   commit = (await $`git rev-parse --short HEAD`.cwd(root).quiet().text()).trim();
 } catch {}
 
-mkdirSync(path.dirname(outfile), { recursive: true });
-const cmd = [
-  "bun", "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=esm",
-  // A service reads its environment from systemd, not from whatever .env sits in its cwd.
-  "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
-  "--asset", "./src/store/migrations",
-  `--define`, `LMRELAY_COMMIT=${JSON.stringify(commit)}`,
-  ...(target ? [`--target=${target}`] : []),
-  ...(executable ? [`--compile-executable-path=${executable}`] : []),
-  "src/main.ts", "--outfile", outfile,
-];
-const proc = Bun.spawnSync(cmd, { cwd: root, stdout: "inherit", stderr: "inherit" });
-if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);
-console.log(`built ${path.relative(root, outfile)} (${commit})`);
+const types = generateSdkTypes();
+let current = "";
+try {
+  current = readFileSync(SDK_TYPES_FILE, "utf8");
+} catch {}
+if (current !== types) {
+  writeFileSync(SDK_TYPES_FILE, types);
+  console.log(`updated ${path.relative(root, SDK_TYPES_FILE)} (the config's types changed)`);
+}
+
+for (const target of targets ?? [undefined]) {
+  const name = target ? `lmrelay-${target.replace(/^bun-/, "")}` : "lmrelay";
+  const outfile = path.join(root, "dist", target?.includes("windows") ? `${name}.exe` : name);
+  mkdirSync(path.dirname(outfile), { recursive: true });
+  const cmd = [
+    "bun", "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=esm",
+    // A service reads its environment from systemd, not from whatever .env sits in its cwd.
+    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+    "--asset", "./src/store/migrations",
+    `--define`, `LMRELAY_COMMIT=${JSON.stringify(commit)}`,
+    ...(target ? [`--target=${target}`] : []),
+    ...(executable ? [`--compile-executable-path=${executable}`] : []),
+    "src/main.ts", "--outfile", outfile,
+  ];
+  const proc = Bun.spawnSync(cmd, { cwd: root, stdout: "inherit", stderr: "inherit" });
+  if (proc.exitCode !== 0) {
+    if (target && !executable) console.error(`(cross-compiling for ${target} needs its Bun runtime: network access to the npm registry, or --executable PATH)`);
+    process.exit(proc.exitCode ?? 1);
+  }
+  console.log(`built ${path.relative(root, outfile)} (${commit}, ${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);
+}
+
+function fail(message: string): never {
+  console.error(`build: ${message}`);
+  process.exit(2);
+}

@@ -275,6 +275,8 @@ function embeddings(body: any): Response {
   const format = body.encoding_format ?? "float";
   if (format !== "float" && format !== "base64") return openaiError(400, `Invalid value: '${format}'. Supported values are: 'float' and 'base64'.`, "invalid_request_error", "encoding_format");
   const dims = typeof body.dimensions === "number" ? body.dimensions : 8;
+  // Like the real API (text-embedding-3-large tops out at 3072); also keeps a fuzzed size from allocating gigabytes here.
+  if (!Number.isInteger(dims) || dims < 1 || dims > 3072) return openaiError(400, `Invalid 'dimensions': must be an integer from 1 to 3072, got ${dims}.`, "invalid_request_error", "dimensions");
   let tokens = 0;
   const data = (inputs as string[]).map((s, index) => {
     tokens += Math.ceil(s.length / 4);
