@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { ensureFetchConcurrency } from "./cli/fetch-limit";
 import { parseArgs } from "./cli/args";
 import { checkCommand } from "./cli/check";
 import { loadEnvFile } from "./cli/envfile";
@@ -62,4 +63,5 @@ if (envFile !== undefined) {
     process.exit(2);
   }
 }
+if (command === "serve") ensureFetchConcurrency();
 process.exit(await run(args));

@@ -42,6 +42,9 @@ export async function serveCommand(args: ParsedArgs): Promise<number> {
     process.stderr.write(`lmrelay: cannot open the database ${config.storagePath}: ${(e as Error).message}\n`);
     return 1;
   }
+  // Listen for signals before listening on the port: a SIGTERM that lands in between must drain,
+  // not kill the process with the default action.
+  const signals = new SignalLatch();
   const host = stringFlag(args, "host");
   let url: string;
   try {
@@ -67,10 +70,10 @@ export async function serveCommand(args: ParsedArgs): Promise<number> {
     listenFromFlags: { host: host !== undefined, port: port !== undefined },
   });
   reloader.start();
-  return await waitForShutdown(runtime, reloader, log, drainS * 1000);
+  return await waitForShutdown(signals, runtime, reloader, log, drainS * 1000);
 }
 
-function waitForShutdown(runtime: Runtime, reloader: ConfigReloader, log: Logger, drainMs: number): Promise<number> {
+function waitForShutdown(signals: SignalLatch, runtime: Runtime, reloader: ConfigReloader, log: Logger, drainMs: number): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -99,9 +102,25 @@ function waitForShutdown(runtime: Runtime, reloader: ConfigReloader, log: Logger
         },
       );
     };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
+    signals.subscribe(onSignal);
   });
+}
+
+/** Catches SIGTERM/SIGINT from the start; replays any that came before someone subscribed. */
+class SignalLatch {
+  private pending: NodeJS.Signals[] = [];
+  private listener: ((signal: NodeJS.Signals) => void) | undefined;
+
+  constructor() {
+    const on = (signal: NodeJS.Signals) => (this.listener ? this.listener(signal) : this.pending.push(signal));
+    process.on("SIGTERM", on);
+    process.on("SIGINT", on);
+  }
+
+  subscribe(listener: (signal: NodeJS.Signals) => void): void {
+    this.listener = listener;
+    for (const signal of this.pending.splice(0)) listener(signal);
+  }
 }
 
 function usageError(message: string): number {
