@@ -107,8 +107,12 @@ export function exhaustedError(records: AttemptRecord[], lastError: GatewayError
     const why = skipped.length ? `: ${describeAttempts(skipped)}` : " (all candidates are filtered out or unavailable)";
     return lmrelayError("unavailable", `no upstream could be tried for this request${why}`, { retryAfterMs });
   }
+  // With a single upstream tried, its own answer is the most faithful one: status, message
+  // (prefixed by the provider id), Retry-After. x-lmrelay-route still tells the whole story.
+  if (tried.length === 1 && !timedOut && lastError?.provider) return lastError;
   const summary = `all ${tried.length} attempt${tried.length > 1 ? "s" : ""} failed: ${describeAttempts(records)}`;
   if (timedOut) return lmrelayError("timeout", `request timed out; ${summary}`);
   if (tried.every((a) => a.status === 429)) return lmrelayError("rate_limited", summary, { retryAfterMs: lastError?.retryAfterMs });
+  if (tried.every((a) => a.status === 503 || a.status === 529)) return lmrelayError("overloaded", summary, { retryAfterMs: lastError?.retryAfterMs });
   return lmrelayError("upstream_error", summary, { status: 502 });
 }

@@ -65,16 +65,16 @@ async function errorThrough(inbound: InboundName, baseUrl: string, model: string
 }
 
 // A 4xx the client caused goes back as it is. Errors that fail over (429, 5xx) go through the
-// attempt loop; with nothing left to try the client gets the router's summary of the attempts,
-// which quotes the upstream's own error (`up: …`) — a 429 stays a 429 with its Retry-After, a 5xx
-// becomes 502 Bad Gateway (SPEC §5).
+// attempt loop; when the one upstream tried is all there was, its own answer goes back faithfully:
+// status, message prefixed by the provider id (`up: …`), Retry-After. (Several failed attempts
+// give the router's summary instead: see test/router.)
 const CASES = [
   { status: 400, stream: false, expected: 400, verbatim: true },
   { status: 404, stream: true, expected: 404, verbatim: true },
   // A 429 cools its key down for Retry-After, a 5xx counts against the provider's health: a
   // gateway of their own keeps the other cases apart.
-  { status: 429, stream: false, expected: 429, verbatim: false, retryAfter: "7", ownGateway: true },
-  { status: 500, stream: true, expected: 502, verbatim: false, ownGateway: true },
+  { status: 429, stream: false, expected: 429, verbatim: true, retryAfter: "7", ownGateway: true },
+  { status: 500, stream: true, expected: 500, verbatim: true, ownGateway: true },
 ];
 
 for (const wire of WIRES) {
