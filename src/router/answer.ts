@@ -58,6 +58,8 @@ export interface RelayOptions {
   /** Stream idle limit (ms between events); undefined for a complete answer. */
   idleMs?: number;
   providerId: string;
+  /** Usage to report when the upstream reported none (flagged `estimated`). */
+  estimateUsage(outputChars: number): Usage;
   /** Called once when the answer is over, however it ended. */
   finish(state: AnswerState): void;
 }
@@ -105,6 +107,11 @@ export async function* relayAnswer(opened: OpenedChat, opts: RelayOptions): Asyn
       }
     // An adapter that ends quietly when aborted must not pass for a complete answer.
     if (watch?.fired) throw stalled();
+    if (!state.error && !state.usage) {
+      // Clients (and their bills) should see an estimate flagged as such, not zero tokens.
+      state.usage = opts.estimateUsage(state.outputChars);
+      yield { type: "usage", usage: state.usage };
+    }
     state.completed = !state.error;
   } catch (e) {
     state.error = opts.clientSignal.aborted ? clientClosed() : watch?.fired ? stalled() : toGatewayError(e);

@@ -88,6 +88,7 @@ export class RelayGateway implements Gateway {
       abort,
       idleMs: provider.timeoutMs ?? config.health.firstByteTimeoutMs,
       providerId: provider.id,
+      estimateUsage: (outputChars) => ({ inputTokens: promptTokens, outputTokens: Math.ceil(outputChars / 4), estimated: true }),
       finish: (state) => {
         this.openAnswers--;
         const usage: Usage = state.usage ?? { inputTokens: promptTokens, outputTokens: Math.ceil(state.outputChars / 4), estimated: true };

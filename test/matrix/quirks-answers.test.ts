@@ -73,6 +73,8 @@ describe("usage missing from the upstream", () => {
         // Estimated from the prompt and the answer's text: never zero for a real exchange.
         expect(estimated.inputTokens).toBeGreaterThan(0);
         expect(estimated.outputTokens).toBeGreaterThan(0);
+        // The client sees the same estimate, not zero tokens.
+        expect(answer.usage).toMatchObject({ input: estimated.inputTokens, output: estimated.outputTokens });
 
         up.script = { tool: false, usage: true };
         const reported = await clients.openai.chat(ask(wire, false), stream);
