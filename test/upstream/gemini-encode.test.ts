@@ -338,3 +338,27 @@ describe("encodeGeminiRequest", () => {
     expect(() => encodeGeminiRequest(req)).toThrow(/not downloaded/);
   });
 });
+
+describe("calls the client left unanswered", () => {
+  test("get a stub error response so Gemini accepts the history", () => {
+    const { body } = encode(
+      base({
+        messages: [
+          { role: "user", content: [{ type: "text", text: "weather and time?" }] },
+          {
+            role: "assistant",
+            content: [
+              { type: "tool_call", id: "c1", name: "weather", arguments: "{}" },
+              { type: "tool_call", id: "c2", name: "time", arguments: "{}" },
+            ],
+          },
+          { role: "user", content: [{ type: "tool_result", toolCallId: "c1", content: [{ type: "text", text: "sunny" }] }, { type: "text", text: "go on" }] },
+        ],
+      }),
+    );
+    const answer = body.contents[2]!;
+    expect(answer.role).toBe("user");
+    expect(answer.parts.map((p) => p.functionResponse?.id ?? p.text)).toEqual(["c2", "c1", "go on"]);
+    expect(answer.parts[0]!.functionResponse).toEqual({ name: "time", response: { error: "no result was provided for this call" }, id: "c2" });
+  });
+});

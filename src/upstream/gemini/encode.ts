@@ -166,7 +166,30 @@ function encodeContents(req: ChatRequest, ctx: EncodeCtx): GeminiContent[] {
     else contents.push({ role, parts });
   }
   ensureSignatures(contents);
+  ensureResponses(contents);
   return contents;
+}
+
+/** Gemini refuses a function-call turn unless the next turn answers every call. A client that
+ *  dropped a result gets a stub error response in its place (as the Anthropic adapter does). */
+function ensureResponses(contents: GeminiContent[]): void {
+  for (let i = 0; i < contents.length - 1; i++) {
+    const turn = contents[i]!;
+    if (turn.role !== "model") continue;
+    const calls = turn.parts.flatMap((p) => (p.functionCall ? [p.functionCall] : []));
+    if (!calls.length) continue;
+    let next = contents[i + 1]!;
+    if (next.role !== "user") {
+      next = { role: "user", parts: [] };
+      contents.splice(i + 1, 0, next);
+    }
+    const answered = new Set(next.parts.flatMap((p) => (p.functionResponse ? [p.functionResponse.id ?? p.functionResponse.name] : [])));
+    const missing = calls.filter((c) => !answered.has(c.id ?? c.name) && !answered.has(c.name));
+    const stubs: GeminiPart[] = missing.map((c) => ({
+      functionResponse: { name: c.name, response: { error: "no result was provided for this call" }, ...(c.id ? { id: c.id } : {}) },
+    }));
+    if (stubs.length) next.parts.unshift(...stubs);
+  }
 }
 
 function encodeGenerationConfig(req: ChatRequest): GeminiGenerationConfig | undefined {
