@@ -5,6 +5,7 @@ import { checkCommand } from "./cli/check";
 import { loadEnvFile } from "./cli/envfile";
 import { initCommand } from "./cli/init";
 import { logsCommand } from "./cli/logs";
+import { modelsCommand } from "./cli/models";
 import { serveCommand } from "./cli/serve";
 import { serviceCommand } from "./cli/service";
 import { statsCommand } from "./cli/stats";
@@ -16,6 +17,7 @@ Usage:
   lmrelay serve [--config PATH] [--host HOST] [--port PORT]   run the gateway
         [--no-watch] [--drain-timeout SECONDS] [--log-level L]   (reloads on config change and SIGHUP)
   lmrelay check [--config PATH]                               validate the config, print the routing table
+  lmrelay models [--config PATH] [--json]                     list the model names clients can use, with prices
   lmrelay init [DIR] [--force] [--types]                      write a starter config and editor types
   lmrelay service install [--user] [--dry-run] [--config PATH] write a systemd unit
   lmrelay logs [--client C] [--model M] [--provider P] [--status 429|5xx|error]
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, (args: ReturnType<typeof parseArgs>) => Promise<n
   check: checkCommand,
   init: initCommand,
   service: serviceCommand,
+  models: (args) => modelsCommand(args),
   logs: (args) => logsCommand(args),
   stats: (args) => statsCommand(args),
   version: () => {
