@@ -1,3 +1,6 @@
+import path from "node:path";
+import { defaultConfigPath, loadConfig } from "../config/load";
+import type { ResolvedConfig } from "../config/resolve";
 // Tiny argv parser: `--flag value`, `--flag=value`, boolean `--flag`, and positionals.
 
 export interface ParsedArgs {
@@ -31,4 +34,20 @@ export function stringFlag(args: ParsedArgs, name: string): string | undefined {
 export function unknownFlags(args: ParsedArgs, known: readonly string[]): string | undefined {
   for (const name of args.flags.keys()) if (!known.includes(name)) return `unknown flag --${name} (takes: ${known.map((k) => `--${k}`).join(", ")})`;
   return undefined;
+}
+
+/** The config file a command works on: `--config PATH`, else `./lmrelay.config.ts`. */
+export function configPathArg(args: ParsedArgs): string {
+  return path.resolve(stringFlag(args, "config") ?? defaultConfigPath());
+}
+
+/** Loads the command's config; on failure prints the error (file, field, reason) and returns undefined. */
+export async function loadConfigArg(args: ParsedArgs): Promise<{ file: string; config: ResolvedConfig } | undefined> {
+  const file = configPathArg(args);
+  try {
+    return { file, config: await loadConfig(file) };
+  } catch (e) {
+    process.stderr.write(`lmrelay: ${(e as Error).message}\n`);
+    return undefined;
+  }
 }

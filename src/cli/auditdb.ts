@@ -2,10 +2,10 @@ import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { drizzle } from "drizzle-orm/bun-sqlite";
-import { defaultConfigPath, registerSdkModule } from "../config/load";
+import { registerSdkModule } from "../config/load";
 import type { Db } from "../store/db";
 import * as schema from "../store/schema";
-import { type ParsedArgs, stringFlag } from "./args";
+import { configPathArg, type ParsedArgs, stringFlag } from "./args";
 
 // The SQLite file `lmrelay logs` and `lmrelay stats` read: `--db PATH`, else the `storage.path` of
 // the config (`--config PATH`, default ./lmrelay.config.ts), resolved against the config's folder.
@@ -15,7 +15,7 @@ import { type ParsedArgs, stringFlag } from "./args";
 export async function auditDbPath(args: ParsedArgs): Promise<string> {
   const explicit = stringFlag(args, "db");
   if (explicit) return path.resolve(explicit);
-  const file = path.resolve(stringFlag(args, "config") ?? defaultConfigPath());
+  const file = configPathArg(args);
   if (!existsSync(file)) throw new Error(`config file not found: ${file} (or name the database with --db PATH)`);
   registerSdkModule();
   let mod: { default?: { storage?: { path?: unknown } } };

@@ -1,25 +1,18 @@
 import { existsSync } from "node:fs";
-import path from "node:path";
-import { defaultConfigPath, loadConfig } from "../config/load";
 import type { ResolvedConfig } from "../config/resolve";
 import { HealthStore } from "../health/store";
 import { HealthTracker } from "../health/tracker";
 import { openDatabase } from "../store/db";
 import { Catalog } from "../router/catalog";
 import { routingTable } from "../router/table";
-import { type ParsedArgs, stringFlag } from "./args";
+import { loadConfigArg, type ParsedArgs } from "./args";
 
 // `lmrelay check [--config PATH]`: validate the config and print what it resolves to.
 
 export async function checkCommand(args: ParsedArgs): Promise<number> {
-  const file = path.resolve(stringFlag(args, "config") ?? defaultConfigPath());
-  let config;
-  try {
-    config = await loadConfig(file);
-  } catch (e) {
-    process.stderr.write(`lmrelay: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const loaded = await loadConfigArg(args);
+  if (!loaded) return 1;
+  const { file, config } = loaded;
   const catalog = new Catalog();
   await catalog.load(config, { wait: true });
   catalog.stop();

@@ -1,26 +1,22 @@
-import path from "node:path";
-import { defaultConfigPath, loadConfig } from "../config/load";
 import { priceFor } from "../governance/pricing";
 import { Catalog } from "../router/catalog";
 import { routableNames } from "../router/candidates";
-import { type ParsedArgs, stringFlag } from "./args";
+import { loadConfigArg, type ParsedArgs } from "./args";
 
 // `lmrelay models [--config PATH] [--json]`: every name a client can send as `model` — the aliases
 // and `provider/model` for each provider's catalog (configured, or discovered now) — with prices.
 
 export async function modelsCommand(args: ParsedArgs): Promise<number> {
-  const file = path.resolve(stringFlag(args, "config") ?? defaultConfigPath());
-  let config;
-  try {
-    config = await loadConfig(file);
-  } catch (e) {
-    process.stderr.write(`lmrelay: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const loaded = await loadConfigArg(args);
+  if (!loaded) return 1;
+  const { file, config } = loaded;
   const catalog = new Catalog();
   await catalog.load(config, { wait: true });
   catalog.stop();
-  const rows = routableNames(config, catalog).map(({ name, provider }) => {
+  type Row =
+    | { model: string; alias: true; targets: string[] }
+    | { model: string; alias?: undefined; provider: string; type: string; free: boolean; price: { input: number; output: number } | null };
+  const rows = routableNames(config, catalog).map(({ name, provider }): Row => {
     if (!provider) return { model: name, alias: true, targets: config.aliases.get(name)!.targets };
     const upstream = name.slice(provider.id.length + 1);
     const price = provider.free ? { input: 0, output: 0 } : priceFor(provider, upstream);
@@ -32,7 +28,7 @@ export async function modelsCommand(args: ParsedArgs): Promise<number> {
   }
   const lines: string[] = [];
   for (const r of rows) {
-    if ("alias" in r) lines.push(`${r.model}  (alias → ${r.targets.join(", ")})`);
+    if (r.alias) lines.push(`${r.model}  (alias → ${r.targets.join(", ")})`);
     else {
       const cost = r.free ? "free" : r.price ? `$${r.price.input}/$${r.price.output} per M tokens` : "price unknown";
       lines.push(`${r.model}  ${r.type}  ${cost}`);

@@ -1,9 +1,7 @@
-import path from "node:path";
-import { defaultConfigPath, loadConfig } from "../config/load";
 import { createLogger, LEVELS, type Logger, parseLevel } from "../log/logger";
 import { configSecrets } from "../log/redact";
 import { Runtime } from "../server/runtime";
-import { type ParsedArgs, stringFlag, unknownFlags } from "./args";
+import { loadConfigArg, type ParsedArgs, stringFlag, unknownFlags } from "./args";
 import { ConfigReloader } from "./serve-reload";
 import { startupStatus } from "./serve-status";
 
@@ -26,14 +24,9 @@ export async function serveCommand(args: ParsedArgs): Promise<number> {
   const drainS = drainFlag === undefined ? DEFAULT_DRAIN_S : Number(drainFlag);
   if (!(Number.isFinite(drainS) && drainS >= 0)) return usageError(`--drain-timeout must be a number of seconds, got "${drainFlag}"`);
 
-  const file = path.resolve(stringFlag(args, "config") ?? defaultConfigPath());
-  let config;
-  try {
-    config = await loadConfig(file);
-  } catch (e) {
-    process.stderr.write(`lmrelay: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const loaded = await loadConfigArg(args);
+  if (!loaded) return 1;
+  const { file, config } = loaded;
   let runtime: Runtime | undefined;
   const log = createLogger({ level, secrets: () => (runtime ? configSecrets(runtime.config) : configSecrets(config)) });
   try {

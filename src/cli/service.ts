@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { defaultConfigPath, loadConfig } from "../config/load";
-import { type ParsedArgs, stringFlag, unknownFlags } from "./args";
+import { loadConfig } from "../config/load";
+import { configPathArg, type ParsedArgs, stringFlag, unknownFlags } from "./args";
 import { parseEnvFile } from "./envfile";
 import { renderUnit, systemctlCommands, type UnitOptions, underHome, unitPath } from "./service-unit";
 
@@ -42,7 +42,7 @@ export async function serviceCommand(args: ParsedArgs): Promise<number> {
   const dryRun = args.flags.has("dry-run");
   const name = stringFlag(args, "name") ?? "lmrelay";
   if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]*$/.test(name)) return fail(`--name must be a plain unit name, got "${name}"`);
-  const configFile = path.resolve(stringFlag(args, "config") ?? defaultConfigPath());
+  const configFile = configPathArg(args);
   const envFlag = stringFlag(args, "env-file");
   const binary = stringFlag(args, "binary");
   const opts: UnitOptions = {
