@@ -74,8 +74,9 @@ export function buildApp(runtime: Runtime, log: Logger): Elysia {
   };
 
   const deps = { gateway: runtime.gateway, handle, maxBodyBytes: () => runtime.config.server.maxBodyBytes };
-  const app = new Elysia()
-    .onError(({ code, request, error }) => {
+  // Elysia's methods register on the instance itself; statements keep `app` a plain Elysia type.
+  const app = new Elysia();
+  app.onError(({ code, request, error }) => {
       const path = new URL(request.url).pathname;
       const protocol = protocolForPath(path, request.headers);
       const err =
@@ -86,8 +87,8 @@ export function buildApp(runtime: Runtime, log: Logger): Elysia {
             : toGatewayError(error);
       if (err.kind === "internal") log.error("unhandled error", { path, error: err.message });
       return INBOUND[protocol].errorResponse(err, newRequestId());
-    })
-    .get("/healthz", () => new Response(JSON.stringify({ status: "ok", inFlight: runtime.inFlight }), { headers: { "content-type": "application/json" } }));
+    });
+  app.get("/healthz", () => new Response(JSON.stringify({ status: "ok", inFlight: runtime.inFlight }), { headers: { "content-type": "application/json" } }));
   for (const inbound of Object.values(INBOUND)) inbound.register(app, deps);
   registerMetricsRoute(app, runtime.metrics, () => runtime.config);
   registerAdminRoutes(app, () => runtime, log);

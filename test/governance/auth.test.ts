@@ -29,7 +29,7 @@ describe("client keys", () => {
     expect(presentedKey(new Headers({ "x-api-key": "app-key-0001" }))).toBe("app-key-0001");
     expect(presentedKey(new Headers({ "api-key": "app-key-0001" }))).toBe("app-key-0001");
     expect(presentedKey(new Headers({ authorization: "Basic abc" }))).toBeUndefined();
-    for (const h of [{ authorization: "Bearer app-key-0001" }, { "x-api-key": "app-key-0001" }, { "api-key": "app-key-0001" }])
+    for (const h of <Record<string, string>[]>[{ authorization: "Bearer app-key-0001" }, { "x-api-key": "app-key-0001" }, { "api-key": "app-key-0001" }])
       expect(authenticate(config, new Headers(h))?.id).toBe("app");
   });
 

@@ -3,12 +3,12 @@ import { GatewayError } from "../../src/core/errors";
 import { foldEvents } from "../../src/core/fold";
 import { parseSse } from "../../src/core/sse";
 import type { StreamEvent } from "../../src/core/types";
-import { decodeAnthropicMessage, decodeAnthropicStream, toUsage } from "../../src/upstream/anthropic/decode";
+import { type DecodeOptions, decodeAnthropicMessage, decodeAnthropicStream, toUsage } from "../../src/upstream/anthropic/decode";
 
 // Anthropic SSE / JSON → canonical events, as tables.
 
 const enc = new TextEncoder();
-const opts = { providerId: "claude", jsonMode: false };
+const opts: DecodeOptions = { providerId: "claude", jsonMode: false };
 
 async function* bytes(...chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const c of chunks) yield c;
