@@ -89,6 +89,10 @@ export interface RouteCandidate {
   priority: number;
   health: { score: number; latencyMs: number; ttftMs: number; errorRate: number; coolingDown: boolean };
   cost: { input: number; output: number; estimateUsd: number };
+  /** What the model is known to support (true) or not (false): its provider's model list, and
+   *  refusals seen since the config loaded; a capability not listed is unknown. Absent when
+   *  nothing is known. */
+  capabilities?: { tools?: boolean; images?: boolean; embeddings?: boolean; thinking?: boolean };
 }
 
 export interface RoutingConfig {
@@ -109,6 +113,15 @@ export interface LmrelayConfig {
   limits?: {
     /** Largest non-stream upstream answer read, bytes (default 128 MiB); a bigger one fails that attempt. */
     maxUpstreamBodyBytes?: number;
+  };
+  /** Image URLs lmrelay downloads for upstreams that only take inline images (Ollama, Gemini). */
+  images?: {
+    /** Allow loopback, private and link-local addresses (default false: public addresses only). */
+    allowPrivate?: boolean;
+    /** Largest image, bytes (default 20 MB). */
+    maxBytes?: number;
+    /** Whole-download deadline, ms (default 10 s). */
+    timeoutMs?: number;
   };
   admin?: { key?: string };
   metrics?: { auth?: boolean };

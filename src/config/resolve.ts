@@ -42,6 +42,14 @@ export interface ResolvedProvider {
   /** Largest non-stream answer read from this provider (`limits.maxUpstreamBodyBytes`; set by
    *  resolveConfig, absent only in hand-built test fixtures, where the default applies). */
   maxBodyBytes?: number;
+  /** How image URLs are fetched for this provider (the config's `images`); defaults when absent. */
+  images?: ImageFetchRules;
+}
+
+export interface ImageFetchRules {
+  allowPrivate: boolean;
+  maxBytes?: number;
+  timeoutMs?: number;
 }
 
 export interface ResolvedAlias {
@@ -69,6 +77,7 @@ export interface ResolvedConfig {
   server: { host: string; port: number; maxBodyBytes: number };
   storagePath: string;
   limits: { maxUpstreamBodyBytes: number };
+  images: ImageFetchRules;
   adminKey?: string;
   metricsAuth: boolean;
   audit: { bodies: boolean; redact: string[]; retainDays?: number };
@@ -152,6 +161,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
   const dir = file ? path.dirname(file) : process.cwd();
 
   const maxUpstreamBodyBytes = cfg.limits?.maxUpstreamBodyBytes ?? DEFAULTS.maxUpstreamBodyBytes;
+  const images: ImageFetchRules = { allowPrivate: cfg.images?.allowPrivate ?? false, maxBytes: cfg.images?.maxBytes, timeoutMs: cfg.images?.timeoutMs };
   const providers = new Map<string, ResolvedProvider>();
   for (const [id, p] of Object.entries(cfg.providers)) {
     if (p.enabled === false) continue;
@@ -196,6 +206,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       deployments: p.deployments ?? {},
       apiVersion: p.apiVersion,
       maxBodyBytes: maxUpstreamBodyBytes,
+      images,
     });
   }
 
@@ -256,6 +267,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
     },
     storagePath: storage === ":memory:" ? storage : path.resolve(dir, storage),
     limits: { maxUpstreamBodyBytes },
+    images,
     adminKey: cfg.admin?.key,
     metricsAuth: cfg.metrics?.auth ?? false,
     audit: { bodies: cfg.audit?.bodies ?? false, redact: cfg.audit?.redact ?? [], retainDays: cfg.audit?.retainDays },

@@ -126,6 +126,16 @@ export const ConfigSchema = T.Object(
         { additionalProperties: false },
       ),
     ),
+    images: T.Optional(
+      T.Object(
+        {
+          allowPrivate: T.Optional(T.Boolean()),
+          maxBytes: T.Optional(T.Integer({ minimum: 1 })),
+          timeoutMs: T.Optional(T.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     admin: T.Optional(T.Object({ key: T.Optional(T.String({ minLength: 1 })) }, { additionalProperties: false })),
     metrics: T.Optional(T.Object({ auth: T.Optional(T.Boolean()) }, { additionalProperties: false })),
     audit: T.Optional(

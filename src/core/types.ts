@@ -153,7 +153,10 @@ export type StreamEvent =
   | { type: "usage"; usage: Usage }
   | { type: "finish"; reason: FinishReason; stopSequence?: string }
   /** An upstream error after the answer began (the HTTP status is already 200). */
-  | { type: "error"; error: import("./errors").GatewayError };
+  | { type: "error"; error: import("./errors").GatewayError }
+  /** Same-format passthrough only (router/passthrough.ts): answer bytes already in the client's
+   *  wire format; `content` = they carry output (time to first token), `chars` = how much. */
+  | { type: "raw"; data: string | Uint8Array; content: boolean; chars: number };
 
 export interface ChatResponse {
   id: string;

@@ -7,26 +7,48 @@ import type { ChatResponse, StreamEvent } from "../core/types";
 
 const encoder = new TextEncoder();
 
-/** Reads and parses a JSON body, refusing more than `maxBytes` without buffering it all. */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+/** How long a request body may stall. lmrelay turns Bun's idle timeout off for each request (long
+ *  answers are silent for minutes), so without this a client that stops sending mid-body would
+ *  hold its connection forever. */
+export const BODY_STALL_MS = 30_000;
+
+/** Bodies up to this size are read in one native call; larger and chunked ones chunk by chunk. */
+const READ_WHOLE_BYTES = 1024 * 1024;
+
+/** Reads and parses a JSON body, refusing more than `maxBytes` without buffering it all, and a
+ *  body that stops arriving for `stallMs`. */
+export async function readJsonBody(request: Request, maxBytes: number, stallMs = BODY_STALL_MS): Promise<unknown> {
+  return (await readJsonBodyText(request, maxBytes, stallMs)).json;
+}
+
+/** `readJsonBody`, also giving the body's text (same-format passthrough forwards it). */
+export async function readJsonBodyText(request: Request, maxBytes: number, stallMs = BODY_STALL_MS): Promise<{ text: string; json: unknown }> {
   const declared = Number(request.headers.get("content-length") ?? "");
   if (declared > maxBytes) throw tooLarge(maxBytes);
   let text: string;
   try {
     if (!request.body) text = "";
-    else if (declared > 0) {
-      text = await request.text();
+    else if (declared > 0 && declared <= READ_WHOLE_BYTES) {
+      text = await withinStall(request.text(), stallMs);
       if (text.length > maxBytes) throw tooLarge(maxBytes);
     } else {
-      // Chunked or undeclared length: count as we read.
+      // Large, chunked or undeclared length: count as we read.
+      const reader = request.body.getReader();
       const chunks: Uint8Array[] = [];
       let size = 0;
-      for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-        size += chunk.byteLength;
-        if (size > maxBytes) throw tooLarge(maxBytes);
-        chunks.push(chunk);
+      try {
+        for (;;) {
+          const r = await withinStall(reader.read(), stallMs);
+          if (r.done) break;
+          size += r.value.byteLength;
+          if (size > maxBytes) throw tooLarge(maxBytes);
+          chunks.push(r.value);
+        }
+      } catch (e) {
+        reader.cancel().catch(() => {});
+        throw e;
       }
-      text = new TextDecoder().decode(Buffer.concat(chunks));
+      text = new TextDecoder().decode(Buffer.concat(chunks, size));
     }
   } catch (e) {
     if (e instanceof GatewayError) throw e;
@@ -35,10 +57,52 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   if (text.trim() === "") throw lmrelayError("invalid_request", "request body is empty; expected a JSON object");
   try {
-    return JSON.parse(text);
+    return { text, json: JSON.parse(text) };
   } catch (e) {
     throw lmrelayError("invalid_request", `request body is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+interface Stall {
+  deadline: number;
+  ms: number;
+  reject(e: unknown): void;
+}
+
+/** Reads in progress, swept by one coarse timer instead of a timer and a race per read. */
+const stalls = new Set<Stall>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function sweepStalls(): void {
+  const now = performance.now();
+  for (const s of stalls)
+    if (now >= s.deadline) {
+      stalls.delete(s);
+      s.reject(lmrelayError("invalid_request", `the request body stopped arriving (nothing for ${s.ms} ms)`, { status: 408 }));
+    }
+  if (stalls.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+function withinStall<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stall: Stall = { deadline: performance.now() + ms, ms, reject };
+    stalls.add(stall);
+    // A tenth of the limit (at most 1 s) of lateness is fine for a stall.
+    if (!sweeper) (sweeper = setInterval(sweepStalls, Math.min(1000, Math.max(10, ms / 10)))).unref?.();
+    work.then(
+      (v) => {
+        stalls.delete(stall);
+        resolve(v);
+      },
+      (e) => {
+        stalls.delete(stall);
+        reject(e);
+      },
+    );
+  });
 }
 
 function tooLarge(maxBytes: number): GatewayError {
@@ -63,8 +127,9 @@ export async function foldStream(events: AsyncIterable<StreamEvent>): Promise<Ch
 }
 
 export interface StreamEncoder {
-  /** Frames for one event ("" when the event produces nothing on this protocol). */
-  encode(ev: StreamEvent): string;
+  /** Frames for one event ("" when the event produces nothing on this protocol); bytes when the
+   *  event carries them already encoded (same-format passthrough). */
+  encode(ev: StreamEvent): string | Uint8Array;
   /** Frames that close the stream normally. */
   end(): string;
   /** Frames that report an error after the stream began, and close it. */
@@ -79,8 +144,7 @@ export interface StreamEncoder {
 export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncoder, toError: (e: unknown) => GatewayError): ReadableStream<Uint8Array> {
   const it = events[Symbol.asyncIterator]();
   let done = false;
-  // A direct stream writes strings straight to the socket (no TextEncoder, no queue), and the
-  // flush after each event makes it its own write.
+  // A direct stream writes strings straight to the socket (no TextEncoder, no queue).
   return new ReadableStream({
     type: "direct",
     async pull(controller: ReadableStreamDirectController) {
@@ -101,8 +165,11 @@ export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncode
           }
           const text = enc.encode(r.value);
           if (text) {
-            controller.write(text);
-            await controller.flush();
+            // Flushed at once, so it is its own write; a full socket buffer answers the write with
+            // a promise: then wait until the client has drained it (backpressure).
+            const written = controller.write(text);
+            const flushed = controller.flush(typeof written !== "number");
+            if (typeof flushed !== "number") await flushed;
           }
         }
       } catch (e) {

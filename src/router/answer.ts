@@ -4,6 +4,7 @@ import { adapterFor } from "../upstream/registry";
 import type { Target } from "../upstream/types";
 import { clientClosed } from "./attempts";
 import { IdleWatch } from "./idle";
+import { passthroughBody, passthroughChat } from "./passthrough";
 
 // One chat attempt from its start to the end of its answer: `openChat` waits for the answer to
 // begin (so a failure before the first byte can still fail over), `relayAnswer` then hands the
@@ -17,22 +18,29 @@ export interface OpenedChat {
   rest: AsyncIterator<StreamEvent> | undefined;
   /** Upstream response headers (rate-limit state). */
   headers?: Headers;
+  /** The events carry the upstream's own bytes (same-format passthrough). */
+  passthrough?: boolean;
 }
 
 /** Resolves once the answer has begun (stream: its first content event) or is complete (non-stream). */
 export async function openChat(req: ChatRequest, target: Target, signal: AbortSignal): Promise<OpenedChat> {
   const adapter = adapterFor(target.provider.type);
   if (!adapter) throw lmrelayError("internal", `no adapter for provider type ${target.provider.type}`);
-  const reply = await adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, { target, signal });
+  // An OpenAI client's request to a plain OpenAI-wire upstream goes as its own bytes.
+  const raw = passthroughBody(req, target.provider, target.model);
+  const reply = raw
+    ? await passthroughChat(req, { target, signal }, raw)
+    : await adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, { target, signal });
+  const passthrough = "passthrough" in reply && reply.passthrough === true;
   const it = reply.events[Symbol.asyncIterator]();
   const first: StreamEvent[] = [];
   try {
     for (;;) {
       const r = await it.next();
-      if (r.done) return { first, rest: undefined, headers: reply.headers };
+      if (r.done) return { first, rest: undefined, headers: reply.headers, passthrough };
       if (r.value.type === "error") throw r.value.error;
       first.push(r.value);
-      if (req.stream && r.value.type !== "start") return { first, rest: it, headers: reply.headers };
+      if (req.stream && r.value.type !== "start") return { first, rest: it, headers: reply.headers, passthrough };
     }
   } catch (e) {
     await it.return?.().catch(() => {});
@@ -88,6 +96,10 @@ export async function* relayAnswer(opened: OpenedChat, opts: RelayOptions): Asyn
         break;
       case "error":
         state.error = ev.error;
+        break;
+      case "raw":
+        if (ev.content) state.ttftMs ??= performance.now() - opts.receivedAt;
+        state.outputChars += ev.chars;
         break;
     }
   };

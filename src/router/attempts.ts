@@ -3,6 +3,7 @@ import { type GatewayError, lmrelayError, toGatewayError } from "../core/errors"
 import type { HealthTracker } from "../health/tracker";
 import type { Logger } from "../log/logger";
 import type { Target } from "../upstream/types";
+import { type CapabilityBook, capabilitySkipReason } from "./capabilities";
 import type { AttemptRecord } from "./explain";
 import { exhaustedError, policyFor } from "./failover";
 import type { KeyLease, KeyPool } from "./keypool";
@@ -26,6 +27,8 @@ export interface AttemptEnv {
   firstByteMs(provider: ResolvedProvider): number | undefined;
   /** Skips found while planning; attempts and further skips are appended. */
   records: AttemptRecord[];
+  /** Learns which capabilities a model lacks from the upstream's refusals. */
+  capabilities?: CapabilityBook;
 }
 
 export interface AttemptSuccess<T> {
@@ -120,6 +123,7 @@ export async function runAttempts<T>(
         // out (earlier attempts used it up) says little about this upstream: no health penalty.
         const effect = (firstByteMissed && provider.type === "ollama") || err.code === "deadline" ? "none" : policy.health;
         health.recordFailure(provider.id, key, model, effect, err);
+        if (policy.capability) env.capabilities?.learn(provider.id, model, policy.capability, false);
         records.push({
           outcome: "failed",
           provider: provider.id,
@@ -129,7 +133,7 @@ export async function runAttempts<T>(
           status: err.status,
           latencyMs: Math.round(performance.now() - startedAt),
           error: err.message,
-          reason: err.code === "first_byte_timeout" ? "first_byte_timeout" : policy.cls,
+          reason: err.code === "first_byte_timeout" ? "first_byte_timeout" : policy.capability ? capabilitySkipReason(policy.capability) : policy.cls,
         });
         lastError = err;
         switch (policy.action) {
@@ -147,6 +151,9 @@ export async function runAttempts<T>(
             break;
           case "failover":
             deferSlot(queue, slot, policy.cls === "connection");
+            break;
+          case "next":
+            queue.shift();
             break;
           case "larger": {
             // Only a candidate known to hold more than this one (and than the prompt) may help.

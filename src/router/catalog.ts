@@ -1,8 +1,10 @@
 import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
 import { adapterFor } from "../upstream/registry";
+import type { ListedModel, ModelCapabilities } from "../upstream/types";
 
 // Which models each provider offers: the configured `models` list, else what the provider's
-// model-list endpoint reported (fetched at start and refreshed). Lookups are O(1) on the hot path.
+// model-list endpoint reported (fetched at start and refreshed), with the capabilities the list
+// declares where it declares them. Lookups are O(1) on the hot path.
 
 const REFRESH_MS = 5 * 60_000;
 const DISCOVERY_TIMEOUT_MS = 5_000;
@@ -14,6 +16,8 @@ interface Entry {
   index: Map<string, string>;
   /** Configured catalog (authoritative) or discovered (may be stale or incomplete). */
   configured: boolean;
+  /** Upstream name → what the model list declared it can do (only lists that say it). */
+  capabilities?: Map<string, ModelCapabilities>;
   fetchedAt: number;
   error?: string;
 }
@@ -28,6 +32,12 @@ function buildIndex(provider: ResolvedProvider, models: string[]): Map<string, s
       if (!index.has(short)) index.set(short, m);
     }
   }
+  return index;
+}
+
+function capabilityIndex(listed: ListedModel[]): Map<string, ModelCapabilities> | undefined {
+  let index: Map<string, ModelCapabilities> | undefined;
+  for (const m of listed) if (m.capabilities) (index ??= new Map()).set(m.id, m.capabilities);
   return index;
 }
 
@@ -66,7 +76,14 @@ export class Catalog {
       return;
     }
     try {
-      const models = await adapter.listModels(p, p.keys[0], AbortSignal.timeout(DISCOVERY_TIMEOUT_MS));
+      const signal = AbortSignal.timeout(DISCOVERY_TIMEOUT_MS);
+      if (adapter.listModelDetails) {
+        const listed = await adapter.listModelDetails(p, p.keys[0], signal);
+        const models = listed.map((m) => m.id);
+        into.set(p.id, { models, index: buildIndex(p, models), configured: false, fetchedAt: Date.now(), capabilities: capabilityIndex(listed) });
+        return;
+      }
+      const models = await adapter.listModels(p, p.keys[0], signal);
       into.set(p.id, { models, index: buildIndex(p, models), configured: false, fetchedAt: Date.now() });
     } catch (err) {
       const prev = into.get(p.id);
@@ -89,6 +106,13 @@ export class Catalog {
   /** Whether the provider's catalog is configured (authoritative) rather than discovered. */
   isConfigured(providerId: string): boolean {
     return this.entries.get(providerId)?.configured ?? false;
+  }
+
+  /** What the provider's model list declared `model` can do, when it declared anything. */
+  capabilities(providerId: string, model: string): ModelCapabilities | undefined {
+    const entry = this.entries.get(providerId);
+    if (!entry?.capabilities) return undefined;
+    return entry.capabilities.get(entry.index.get(model) ?? model);
   }
 
   models(providerId: string): string[] {

@@ -1,5 +1,8 @@
 import { type GatewayError, lmrelayError } from "../core/errors";
 import type { HealthEffect } from "../health/tracker";
+import { unsupportedCapability } from "../upstream/unsupported";
+import type { Capability } from "../upstream/types";
+import { capabilityError } from "./capabilities";
 import { type AttemptRecord, describeAttempts } from "./explain";
 
 // The error-class policy, in one place: for each class of upstream failure, what the attempt loop
@@ -9,9 +12,11 @@ import { type AttemptRecord, describeAttempts } from "./explain";
 //   rotate    — this key cannot serve now: its next sibling key, then the next candidate
 //   failover  — the provider is in trouble: the next candidate (its other keys wait until last)
 //   larger    — the prompt is too long: only candidates with a larger known context window
+//   next      — this model cannot take the request: the next candidate (its other keys would
+//               meet the same wall)
 //   fail      — the request itself is at fault: the client gets the error now
 
-export type FailoverAction = "retry" | "rotate" | "failover" | "larger" | "fail";
+export type FailoverAction = "retry" | "rotate" | "failover" | "larger" | "next" | "fail";
 
 export type ErrorClass =
   | "rate_limited"
@@ -23,6 +28,7 @@ export type ErrorClass =
   | "connection"
   | "conflict"
   | "context_length"
+  | "capability"
   | "content_policy"
   | "lmrelay_bug"
   | "client_error";
@@ -51,6 +57,9 @@ export const ERROR_POLICY: Record<ErrorClass, ErrorPolicy> = {
   conflict: { action: "retry", health: "none" },
   /** The prompt exceeds the model's context window. */
   context_length: { action: "larger", health: "reachable" },
+  /** The model does not support something the request uses (tools, images, thinking, embeddings):
+   *  remembered for (provider, model), so later such requests skip it (router/capabilities.ts). */
+  capability: { action: "next", health: "reachable" },
   /** A safety system refused: another provider must not be used to get around it (unless
    *  `routing.contentPolicyFailover` says so). */
   content_policy: { action: "fail", health: "reachable" },
@@ -61,6 +70,20 @@ export const ERROR_POLICY: Record<ErrorClass, ErrorPolicy> = {
 };
 
 export function errorClass(err: GatewayError): ErrorClass {
+  return classify(err).cls;
+}
+
+function classify(err: GatewayError): { cls: ErrorClass; capability?: Capability } {
+  const cls = classByKind(err);
+  // A model lacking a capability answers 400 (OpenRouter 404, llama.cpp 500); only its words tell.
+  if (cls === "client_error" || cls === "server_error") {
+    const capability = err.code === "connection_error" ? undefined : unsupportedCapability(err.message);
+    if (capability) return { cls: "capability", capability };
+  }
+  return { cls };
+}
+
+function classByKind(err: GatewayError): ErrorClass {
   if (err.status === 408 || err.status === 409) return "conflict";
   switch (err.kind) {
     case "rate_limited":
@@ -87,18 +110,24 @@ export function errorClass(err: GatewayError): ErrorClass {
 }
 
 /** The policy for an error; `contentPolicyFailover` (config) lets a refusal move on after all. */
-export function policyFor(err: GatewayError, contentPolicyFailover = false): ErrorPolicy & { cls: ErrorClass } {
-  const cls = errorClass(err);
+export function policyFor(err: GatewayError, contentPolicyFailover = false): ErrorPolicy & { cls: ErrorClass; capability?: Capability } {
+  const { cls, capability } = classify(err);
   if (cls === "content_policy" && contentPolicyFailover) return { cls, action: "failover", health: "reachable" };
+  if (capability) return { cls, ...ERROR_POLICY[cls], capability };
   return { cls, ...ERROR_POLICY[cls] };
 }
 
 /**
  * The error a client gets when no attempt succeeded (SPEC §5): 503 when nothing could be tried
  * (with Retry-After when everything is only cooling down), 504 when the deadline passed, 429 when
- * every attempt was rate-limited, else 502. The message lists each attempt and skip, never a key.
+ * every attempt was rate-limited, 400 when no candidate supports what the request needs (tools,
+ * images…), else 502. The message lists each attempt and skip, never a key.
  */
 export function exhaustedError(records: AttemptRecord[], lastError: GatewayError | undefined, timedOut: boolean, now = Date.now()): GatewayError {
+  if (!timedOut) {
+    const unsupported = capabilityError(records);
+    if (unsupported) return unsupported;
+  }
   const tried = records.filter((r) => r.outcome === "failed");
   const skipped = records.filter((r) => r.outcome === "skipped");
   if (tried.length === 0) {

@@ -13,6 +13,7 @@ import { adapterFor } from "../upstream/registry";
 import type { Target } from "../upstream/types";
 import { type AnswerState, openChat, relayAnswer } from "./answer";
 import { type AttemptEnv, AttemptsFailed, runAttempts } from "./attempts";
+import { type Capability, CapabilityBook, requestNeeds } from "./capabilities";
 import type { Catalog } from "./catalog";
 import { type Resolution, resolveCandidates, routableNames } from "./candidates";
 import { type AttemptRecord, explainHeaders } from "./explain";
@@ -44,6 +45,8 @@ export interface GatewayDeps {
 export class RelayGateway implements Gateway {
   readonly health: HealthTracker;
   readonly pool = new KeyPool();
+  /** What each (provider, model) is known to support: its catalog's word, then what upstreams taught. */
+  readonly capabilities: CapabilityBook;
   private readonly strategies = new StrategyState();
   private adopted: ResolvedConfig;
   private startedAt = Date.now();
@@ -53,22 +56,26 @@ export class RelayGateway implements Gateway {
   constructor(private readonly deps: GatewayDeps) {
     this.adopted = deps.config();
     this.health = deps.health ?? new HealthTracker(this.adopted, { log: deps.log });
+    this.capabilities = new CapabilityBook(deps.catalog);
   }
 
   /** Adopts a reloaded config: health and key usage carry over for what still exists, keys
-   *  disabled by a 401/403 get another chance. The reload path calls it; requests do too, lazily. */
+   *  disabled by a 401/403 get another chance, learned capabilities are forgotten (a model name may
+   *  now stand for another model). The reload path calls it; requests do too, lazily. */
   adoptConfig(config: ResolvedConfig): void {
     if (config === this.adopted) return;
     this.adopted = config;
     this.health.adopt(config);
     this.pool.prune(config);
+    this.capabilities.clear();
   }
 
   async chat(req: ChatRequest, ctx: RequestContext): Promise<ChatOutcome> {
     const config = this.deps.config();
     this.adoptConfig(config);
     const promptTokens = estimatePromptTokens(req);
-    const { plan, limitHeaders } = await this.plan(ctx, config, req.model, "chat", promptTokens, req.stream, req.maxTokens, () =>
+    const needs = requestNeeds(req);
+    const { plan, limitHeaders } = await this.plan(ctx, config, req.model, "chat", needs, promptTokens, req.stream, req.maxTokens, () =>
       routeRequestOf(req, { protocol: ctx.protocol, client: ctx.client?.id, headers: ctx.headers, promptTokens }),
     );
     const env = this.env(config, ctx, plan, promptTokens, (p) => firstByteLimit(config, p, req.stream));
@@ -113,6 +120,7 @@ export class RelayGateway implements Gateway {
       model,
       events,
       headers: { ...limitHeaders, "x-lmrelay-provider": provider.id, "x-lmrelay-model": model, ...explainHeaders(records, plan.note) },
+      passthrough: opened.passthrough,
     };
   }
 
@@ -126,7 +134,7 @@ export class RelayGateway implements Gateway {
     const config = this.deps.config();
     this.adoptConfig(config);
     const promptTokens = req.input.reduce((n, s) => n + estimateTextTokens(s), 0);
-    const { plan, limitHeaders } = await this.plan(ctx, config, req.model, "embed", promptTokens, false, undefined, () =>
+    const { plan, limitHeaders } = await this.plan(ctx, config, req.model, "embed", EMBED_NEEDS, promptTokens, false, undefined, () =>
       routeRequestOf(req, { protocol: ctx.protocol, client: ctx.client?.id, headers: ctx.headers, promptTokens }),
     );
     if (plan.candidates.length === 0 && plan.records.length > 0 && plan.records.every((r) => r.reason === "no embeddings")) {
@@ -164,6 +172,7 @@ export class RelayGateway implements Gateway {
     config: ResolvedConfig,
     model: string,
     need: "chat" | "embed",
+    needs: readonly Capability[],
     promptTokens: number,
     stream: boolean,
     maxTokens: number | undefined,
@@ -181,6 +190,8 @@ export class RelayGateway implements Gateway {
         allowed: candidates,
         requested: model,
         need,
+        needs,
+        capabilities: this.capabilities,
         promptTokens,
         maxTokens,
         routeRequest,
@@ -194,7 +205,17 @@ export class RelayGateway implements Gateway {
   }
 
   private env(config: ResolvedConfig, ctx: RequestContext, plan: RoutePlan, promptTokens: number, firstByteMs: AttemptEnv["firstByteMs"]): AttemptEnv {
-    return { config, health: this.health, pool: this.pool, log: this.deps.log, clientSignal: ctx.signal, promptTokens, firstByteMs, records: plan.records };
+    return {
+      config,
+      health: this.health,
+      pool: this.pool,
+      log: this.deps.log,
+      clientSignal: ctx.signal,
+      promptTokens,
+      firstByteMs,
+      records: plan.records,
+      capabilities: this.capabilities,
+    };
   }
 
   /** Records a request no attempt served and returns its error, carrying the route explanation. */
@@ -290,6 +311,8 @@ export class RelayGateway implements Gateway {
     });
   }
 }
+
+const EMBED_NEEDS: readonly Capability[] = ["embeddings"];
 
 /** The attempt's first-byte timeout: the provider's `timeoutMs`, else `health.firstByteTimeoutMs`
  *  for streams (longer for Ollama, which may be loading the model). A non-stream answer arrives

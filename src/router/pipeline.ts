@@ -2,6 +2,7 @@ import type { RouteRequest } from "../config/define";
 import type { ResolvedConfig } from "../config/resolve";
 import type { HealthTracker } from "../health/tracker";
 import type { Logger } from "../log/logger";
+import type { Capability, CapabilityBook } from "./capabilities";
 import type { Candidate, Resolution } from "./candidates";
 import type { AttemptRecord } from "./explain";
 import { type PlannedCandidate, planCandidates } from "./plan";
@@ -22,6 +23,9 @@ export interface RouteInput {
   allowed: Candidate[];
   requested: string;
   need: "chat" | "embed";
+  /** Capabilities the request needs (tools, images…): candidates known to lack one are skipped. */
+  needs: readonly Capability[];
+  capabilities?: CapabilityBook;
   promptTokens: number;
   maxTokens?: number;
   /** Built only when the config has a `route()`. */
@@ -47,6 +51,8 @@ export async function routeCandidates(input: RouteInput): Promise<RoutePlan> {
     health: input.health,
     candidates: input.allowed,
     need: input.need,
+    needs: input.needs,
+    capabilities: input.capabilities,
     promptTokens: input.promptTokens,
     maxTokens: input.maxTokens,
   });

@@ -2,13 +2,15 @@ import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
 import { priceFor } from "../governance/pricing";
 import type { CandidateHealth, HealthTracker } from "../health/tracker";
 import { adapterFor } from "../upstream/registry";
+import { type Capability, type CapabilityBook, capabilitySkipReason, lacking, type ModelCapabilities } from "./capabilities";
 import type { Candidate } from "./candidates";
 import { contextWindowOf } from "./context";
 import type { AttemptRecord } from "./explain";
 
 // Step two of routing: the resolved candidates the client may use (governance applied its
 // allow-list), filtered (capability, key allow-lists, cooldowns, disabled keys) and annotated with
-// what the strategies and the user's `route()` look at: health, cost, free, context window.
+// what the strategies and the user's `route()` look at: health, cost, free, context window,
+// known capabilities.
 
 /** Output tokens assumed for the cost estimate when the request sets no `maxTokens`. */
 export const DEFAULT_OUTPUT_TOKENS = 1000;
@@ -23,6 +25,8 @@ export interface PlannedCandidate {
   /** USD per million tokens, and this request's estimate; `known` is false when nothing prices the model. */
   cost: { input: number; output: number; estimateUsd: number; known: boolean };
   contextWindow?: number;
+  /** What the model is known to support or not (catalog, learned); absent = nothing known. */
+  capabilities?: ModelCapabilities;
   /** The provider's circuit is open: tried only when everything else failed (half-open trial). */
   lastResort?: { reason: string; until?: number };
   /** Share of traffic (0.1..1) while the provider ramps back up after a cooldown. */
@@ -36,6 +40,9 @@ export interface PlanInput {
   need: "chat" | "embed";
   promptTokens: number;
   maxTokens?: number;
+  /** What the request needs from the model; a candidate known to lack one is skipped. */
+  needs?: readonly Capability[];
+  capabilities?: CapabilityBook;
 }
 
 export interface Plan {
@@ -59,6 +66,9 @@ export function planCandidates(input: PlanInput): Plan {
     const { provider, model } = c;
     const adapter = adapterFor(provider.type);
     if (!adapter || (input.need === "embed" && !adapter.embed)) return skip(c, input.need === "embed" ? "no embeddings" : "no adapter");
+    const capabilities = input.capabilities?.of(provider.id, model);
+    const missing = lacking(capabilities, input.needs);
+    if (missing) return skip(c, capabilitySkipReason(missing));
     if (provider.keys.length) {
       const keys = provider.keys.filter((k) => k.allowsModel(model));
       if (keys.length === 0) return skip(c, "no key allows this model");
@@ -90,6 +100,7 @@ export function planCandidates(input: PlanInput): Plan {
         known: free || price !== undefined,
       },
       contextWindow: contextWindowOf(provider, model),
+      capabilities,
       lastResort: circuit ? { reason: circuit.reason, until: circuit.until } : undefined,
       ramp: health.providerRamp(provider.id),
     });

@@ -31,6 +31,8 @@ export interface ChatOutcome {
   events: AsyncIterable<StreamEvent>;
   /** `x-lmrelay-*` headers to add to the response. */
   headers: Record<string, string>;
+  /** The events carry the upstream's own bytes (`raw` events): relay those, encode nothing. */
+  passthrough?: boolean;
 }
 
 export interface EmbedOutcome {

@@ -2,6 +2,7 @@ import type { RouteCandidate, RouteRequest } from "../config/define";
 import type { ResolvedConfig } from "../config/resolve";
 import type { ChatRequest, Protocol } from "../core/types";
 import type { Logger } from "../log/logger";
+import { usesImages } from "./capabilities";
 import type { PlannedCandidate } from "./plan";
 
 // Step four: the user's `routing.route(req, candidates)` — plain TypeScript from the config that
@@ -30,7 +31,7 @@ export function routeRequestOf(req: ChatRequest | { model: string; stream?: bool
     protocol: opts.protocol,
     stream: req.stream ?? false,
     tools: Boolean(chat?.tools?.length),
-    images: chat ? chat.messages.some((m) => m.content.some((p) => p.type === "image" || (p.type === "tool_result" && p.content.some((c) => c.type === "image")))) : false,
+    images: chat ? usesImages(chat) : false,
     promptTokens: opts.promptTokens,
     maxTokens: chat?.maxTokens,
     headers,
@@ -53,6 +54,7 @@ function toRouteCandidate(c: PlannedCandidate): RouteCandidate {
       coolingDown: h.coolingDown,
     },
     cost: { input: c.cost.input, output: c.cost.output, estimateUsd: c.cost.estimateUsd },
+    ...(c.capabilities ? { capabilities: { ...c.capabilities } } : {}),
   };
 }
 

@@ -204,6 +204,8 @@ export function registerAdminRoutes(app: Elysia, sources: () => AdminSources, lo
         return body === undefined ? adminError(404, "not found", "not_found") : json(body);
       } catch (e) {
         if (e instanceof BadQuery) return adminError(400, e.message, "invalid_query");
+        // A request id with a stray `%` (ids come from clients' x-request-id) cannot be decoded.
+        if (e instanceof URIError) return adminError(400, "the request id is not valid percent-encoding", "invalid_query");
         log.error("admin API failed", { error: (e as Error).message });
         return adminError(500, "internal error", "internal_error");
       }

@@ -19,11 +19,19 @@ function escapeLabel(v: string): string {
   return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
 }
 
-/** `{k="v",…}`; also the series key, built for every request, hence the plain loop. */
+/** `{k="v",…}`, at scrape time. */
 function labelText(labels: Labels): string {
   let out = "";
   for (const k in labels) out += `${out ? "," : "{"}${k}="${escapeLabel(labels[k]!)}"`;
   return out ? `${out}}` : "";
+}
+
+/** The series' lookup key: its label values, unescaped and unformatted (the exposition text is
+ *  built at scrape time only). Label sets of one metric always have the same keys in one order. */
+function seriesKey(labels: Labels): string {
+  let out = "";
+  for (const k in labels) out += `${labels[k]}\u0001`;
+  return out;
 }
 
 function number(v: number): string {
@@ -40,7 +48,7 @@ class Counter {
   ) {}
 
   inc(labels: Labels, by = 1): void {
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     const cur = this.values.get(key);
     if (cur) cur.value += by;
     else this.values.set(key, { labels, value: by });
@@ -48,7 +56,7 @@ class Counter {
 
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
-    for (const [key, { value }] of this.values) out.push(`${this.name}${key} ${number(value)}`);
+    for (const { labels, value } of this.values.values()) out.push(`${this.name}${labelText(labels)} ${number(value)}`);
   }
 }
 
@@ -61,7 +69,7 @@ class Histogram {
   ) {}
 
   observe(labels: Labels, value: number): void {
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     let s = this.series.get(key);
     if (!s) {
       s = { labels, counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };

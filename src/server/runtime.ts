@@ -9,6 +9,7 @@ import { RelayGateway } from "../router/gateway";
 import { AuditWriter } from "../store/audit";
 import { type Db, openDatabase } from "../store/db";
 import { AuditRetention } from "../store/retention";
+import { DatabaseFileWatch } from "../store/watch";
 import { clientSpend } from "../store/spend";
 import { buildApp } from "./app";
 import { Metrics, registerRuntimeGauges } from "./metrics";
@@ -29,6 +30,7 @@ export class Runtime {
   private readonly healthStore: HealthStore;
   private readonly prober: Prober;
   private readonly retention: AuditRetention;
+  readonly dbWatch: DatabaseFileWatch;
   inFlight = 0;
   private server: Bun.Server<unknown> | undefined;
 
@@ -38,6 +40,7 @@ export class Runtime {
   ) {
     this.config = config;
     this.db = openDatabase(config.storagePath);
+    this.dbWatch = new DatabaseFileWatch(this.db, config.storagePath, log);
     this.audit = new AuditWriter(this.db, {
       onError: (err) => log.error("audit write failed; rows are kept and retried", { error: (err as Error).message, queued: this.audit.depth }),
       onDrop: (n) => {
@@ -100,6 +103,7 @@ export class Runtime {
     this.healthStore.stop();
     this.retention.stop();
     this.audit.close();
+    this.dbWatch.close();
     this.db.$client.close();
   }
 }

@@ -1,4 +1,5 @@
 import type { ResolvedKey, ResolvedProvider } from "../config/resolve";
+import { urlSegment } from "./http";
 import { createOpenAIWireAdapter } from "./openai";
 import type { Target } from "./types";
 
@@ -26,7 +27,7 @@ function deploymentRoute(target: Target, op: "chat/completions" | "embeddings"):
   if (isV1(provider)) return { url: `${provider.baseUrl}/${op}`, model: deployment };
   const version = encodeURIComponent(provider.apiVersion ?? DEFAULT_AZURE_API_VERSION);
   return {
-    url: `${provider.baseUrl}/openai/deployments/${encodeURIComponent(deployment)}/${op}?api-version=${version}`,
+    url: `${provider.baseUrl}/openai/deployments/${urlSegment(deployment, "Azure deployment name")}/${op}?api-version=${version}`,
     // Ignored by the classic surface (the deployment chooses the model); the SDK sends it too.
     model: target.model,
   };

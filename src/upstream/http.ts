@@ -99,7 +99,7 @@ export async function readJson(ep: UpstreamEndpoint, res: Response): Promise<any
 
 /** The whole body as text, refusing more than `limit` bytes: a runaway or hostile upstream must fail
  *  this attempt (and fail over), not fill the gateway's memory. */
-async function readBoundedText(ep: UpstreamEndpoint, res: Response, limit: number): Promise<string> {
+export async function readBoundedText(ep: UpstreamEndpoint, res: Response, limit: number): Promise<string> {
   const tooLarge = () =>
     upstreamError(ep, "upstream_error", `answered with a body larger than ${limit} bytes (limits.maxUpstreamBodyBytes)`, { code: "response_too_large" });
   const declared = Number(res.headers.get("content-length") ?? Number.NaN);
@@ -147,6 +147,18 @@ export async function* bodyChunks(ep: UpstreamEndpoint, res: Response): AsyncGen
     // Stopping early (client gone, [DONE] seen) must release the upstream connection.
     reader.cancel().catch(() => {});
   }
+}
+
+/**
+ * One path segment of an upstream URL built from a client-chosen name (Gemini's model, Azure's
+ * deployment). Percent-encoded, so `?`, `#` and `/` stay inside it; `.` and `..` are refused, since
+ * URLs resolve dot segments (encoded ones too) and the request would climb to another path of the
+ * upstream, carrying the key.
+ */
+export function urlSegment(value: string, what: string): string {
+  if (value === "" || value === "." || value === "..")
+    throw new GatewayError("invalid_request", `lmrelay: ${JSON.stringify(value)} is not a valid ${what}`, { param: "model" });
+  return encodeURIComponent(value.toWellFormed());
 }
 
 /** A GatewayError labelled with the provider: `<providerId>: <message>`, the key scrubbed. */

@@ -23,6 +23,18 @@ export interface ChatReply {
   headers?: Headers;
 }
 
+/** What a model can take beyond plain text chat; the router filters candidates on it. */
+export type Capability = "tools" | "images" | "embeddings" | "thinking";
+
+/** Per capability: true = known to work, false = known not to, absent = unknown. */
+export type ModelCapabilities = Partial<Record<Capability, boolean>>;
+
+/** A model-list entry, with what the list says the model can do when it says it. */
+export interface ListedModel {
+  id: string;
+  capabilities?: ModelCapabilities;
+}
+
 /**
  * An upstream wire format. Small on purpose: build the HTTP request, decode the answer, classify
  * errors. It throws `GatewayError` (with `provider` set) for every failure before the answer began;
@@ -34,4 +46,7 @@ export interface UpstreamAdapter {
   embed?(req: EmbedRequest, call: UpstreamCall): Promise<EmbedResponse>;
   /** Model ids the provider offers, from its model-list endpoint. */
   listModels?(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<string[]>;
+  /** The same list with each model's declared capabilities, for wire formats whose list carries
+   *  them (Ollama `capabilities`, Gemini `supportedGenerationMethods`); the catalog prefers it. */
+  listModelDetails?(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<ListedModel[]>;
 }

@@ -19,6 +19,8 @@ export interface OllamaFakeOptions {
   keys?: string[];
   /** Length of the fake embedding vectors when the request does not ask for `dimensions` (default 8). */
   embeddingDimensions?: number;
+  /** List each model's `capabilities` in `/api/tags` too, as newer servers do (default: only `/api/show`). */
+  tagCapabilities?: boolean;
 }
 
 export interface OllamaFake extends FakeUpstream {
@@ -43,6 +45,8 @@ function canonicalName(name: string): string {
 const canThink = (model: string) => /qwen3|deepseek-r1|gpt-oss|magistral/i.test(model);
 const takesThinkLevels = (model: string) => /gpt-oss/i.test(model);
 const isEmbedding = (model: string) => /minilm|embed|bge/i.test(model);
+/** Like the real library: gemma, llava and codellama templates declare no tools. */
+const takesTools = (model: string) => !isEmbedding(model) && !/gemma|llava|codellama/i.test(model);
 
 /** Splits after each run of whitespace, so the pieces concatenate back to the exact text. */
 function pieces(text: string): string[] {
@@ -162,7 +166,8 @@ function modelEntry(name: string) {
 
 function capabilities(model: string): string[] {
   if (isEmbedding(model)) return ["embedding"];
-  const caps = ["completion", "tools"];
+  const caps = ["completion"];
+  if (takesTools(model)) caps.push("tools");
   if (canThink(model)) caps.push("thinking");
   if (/llava|vision|gemma3/i.test(model)) caps.push("vision");
   return caps;
@@ -217,6 +222,7 @@ export async function startOllamaFake(opts: OllamaFakeOptions = {}): Promise<Oll
     if (isEmbedding(model)) return ollamaError(400, `"${body.model}" does not support ${path === "/api/chat" ? "chat" : "generate"}`);
     const problem = path === "/api/chat" ? validateChatBody(body) : validateGenerateBody(body);
     if (problem) return ollamaError(400, problem);
+    if (Array.isArray(body.tools) && body.tools.length > 0 && !takesTools(model)) return ollamaError(400, `"${body.model}" does not support tools`);
     if (body.think !== undefined && body.think !== false && !canThink(model))
       return ollamaError(400, `"${body.model}" does not support thinking`);
     // Older servers (the behaviour lmrelay must survive) accept think levels only for gpt-oss.
@@ -248,7 +254,8 @@ export async function startOllamaFake(opts: OllamaFakeOptions = {}): Promise<Oll
         return inference(path, body);
       }
       if ((method === "GET" || method === "HEAD") && path === "/api/version") return json({ version: VERSION });
-      if ((method === "GET" || method === "HEAD") && path === "/api/tags") return json({ models: fake.models.map(modelEntry) });
+      if ((method === "GET" || method === "HEAD") && path === "/api/tags")
+        return json({ models: fake.models.map((m) => (opts.tagCapabilities ? { ...modelEntry(m), capabilities: capabilities(m) } : modelEntry(m))) });
       if (method === "GET" && path === "/api/ps")
         return json({
           models: fake.models.slice(0, 1).map((m) => ({ ...modelEntry(m), expires_at: "2030-01-01T00:00:00Z", size_vram: 2019393189, context_length: 4096 })),

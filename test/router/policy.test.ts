@@ -32,7 +32,7 @@ describe("error-class policy", () => {
     [e("internal", 500), "lmrelay_bug", "failover", "none"],
   ])("%s → %s", (err, cls, action, health) => expect(policyFor(err)).toEqual({ cls, action, health } as never));
 
-  test("the table covers every class", () => expect(Object.keys(ERROR_POLICY)).toHaveLength(12));
+  test("the table covers every class", () => expect(Object.keys(ERROR_POLICY)).toHaveLength(13));
 
   test("routing.contentPolicyFailover lets a refusal fail over; nothing else changes", () => {
     expect(policyFor(e("content_filter", 400), true)).toEqual({ cls: "content_policy", action: "failover", health: "reachable" });

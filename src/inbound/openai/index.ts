@@ -3,7 +3,8 @@ import { lmrelayError, toGatewayError } from "../../core/errors";
 import type { ChatRequest } from "../../core/types";
 import type { RequestContext } from "../../router/types";
 import { anthropicModel, anthropicModelList } from "../anthropic/models";
-import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from "../http";
+import { keepOriginal, PassthroughStreamEncoder, rawAnswer } from "../../router/passthrough";
+import { foldStream, jsonResponse, readJsonBody, readJsonBodyText, relayHeaders, streamBody } from "../http";
 import type { InboundDeps, InboundProtocol } from "../types";
 import { decodeChatRequest, decodeCompletionRequest } from "./decode";
 import { decodeEmbedRequest, encodeEmbeddings } from "./embeddings";
@@ -20,8 +21,9 @@ const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache
 type Server = Bun.Server<unknown> | null;
 
 async function relayChat(request: Request, ctx: RequestContext, deps: InboundDeps, legacy: boolean): Promise<Response> {
-  const body = await readJsonBody(request, deps.maxBodyBytes());
+  const { text, json: body } = await readJsonBodyText(request, deps.maxBodyBytes());
   const req: ChatRequest = legacy ? decodeCompletionRequest(body) : decodeChatRequest(body);
+  if (!legacy) keepOriginal(req, text, body);
   const outcome = await deps.gateway.chat(req, ctx);
   const headers = relayHeaders(ctx.requestId, outcome.headers);
   const meta: AnswerMeta = {
@@ -29,9 +31,12 @@ async function relayChat(request: Request, ctx: RequestContext, deps: InboundDep
     fallbackModel: outcome.model,
     created: Math.floor(ctx.receivedAtMs / 1000),
   };
+  if (outcome.passthrough && !req.stream) return new Response(await rawAnswer(outcome.events), { headers: { "content-type": "application/json", ...headers } });
   if (req.stream) {
     const includeUsage = req.includeUsage === true;
-    const encoder = legacy ? new CompletionStreamEncoder(meta, includeUsage) : new ChatStreamEncoder(meta, includeUsage);
+    const encoder = outcome.passthrough
+      ? new PassthroughStreamEncoder(meta, includeUsage)
+      : legacy ? new CompletionStreamEncoder(meta, includeUsage) : new ChatStreamEncoder(meta, includeUsage);
     return new Response(streamBody(outcome.events, encoder, toGatewayError), { headers: { ...headers, ...SSE_HEADERS } });
   }
   const answer = await foldStream(outcome.events);

@@ -1,9 +1,9 @@
 import { estimateTextTokens } from "../../core/tokens";
 import type { ChatRequest, EmbedRequest, EmbedResponse, StreamEvent } from "../../core/types";
 import type { ResolvedKey, ResolvedProvider } from "../../config/resolve";
-import { bodyChunks, endpointOf, postJson, readJson, sendUpstream, type UpstreamEndpoint, upstreamError } from "../http";
+import { bodyChunks, endpointOf, postJson, readJson, sendUpstream, type UpstreamEndpoint, upstreamError, urlSegment } from "../http";
 import { fetchImageAsBase64, type InlineImage } from "../images";
-import type { ChatReply, UpstreamAdapter, UpstreamCall } from "../types";
+import type { ChatReply, ListedModel, ModelCapabilities, UpstreamAdapter, UpstreamCall } from "../types";
 import { decodeGeminiResponse, decodeGeminiStream } from "./decode";
 import { encodeGeminiRequest, imageUrlsToInline } from "./encode";
 import { classifyGeminiError } from "./errors";
@@ -24,7 +24,10 @@ function headersFor(provider: ResolvedProvider, key: ResolvedKey | undefined): R
 /** `gemini-2.5-flash` → `models/gemini-2.5-flash`; full resource names (`tunedModels/x`) pass as they are. */
 function resource(model: string): string {
   const name = model.includes("/") ? model : `models/${model}`;
-  return name.split("/").map(encodeURIComponent).join("/");
+  return name
+    .split("/")
+    .map((segment) => urlSegment(segment, "Gemini model name"))
+    .join("/");
 }
 
 function apiBase(provider: ResolvedProvider): string {
@@ -32,9 +35,10 @@ function apiBase(provider: ResolvedProvider): string {
 }
 
 /** Gemini takes no image URLs: download them (in parallel) before encoding. */
-async function inlineImages(req: ChatRequest, signal: AbortSignal): Promise<Map<string, InlineImage>> {
+async function inlineImages(req: ChatRequest, call: UpstreamCall): Promise<Map<string, InlineImage>> {
   const urls = imageUrlsToInline(req);
-  const images = await Promise.all(urls.map((url) => fetchImageAsBase64(url, { signal })));
+  const rules = { ...call.target.provider.images, signal: call.signal };
+  const images = await Promise.all(urls.map((url) => fetchImageAsBase64(url, rules)));
   return new Map(urls.map((url, i) => [url, images[i]!]));
 }
 
@@ -45,7 +49,7 @@ async function* fromArray(events: StreamEvent[]): AsyncGenerator<StreamEvent> {
 async function chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
   const { provider, key, model } = call.target;
   const ep = endpointOf(call);
-  const inlined = await inlineImages(req, call.signal);
+  const inlined = await inlineImages(req, call);
   const { body, names } = encodeGeminiRequest(req, { inlined, signatureFor: (id) => thoughtSignatures.recall(id) });
   const headers = headersFor(provider, key);
   const action = req.stream ? "streamGenerateContent?alt=sse" : "generateContent";
@@ -103,9 +107,22 @@ function servesLmrelay(m: { supportedGenerationMethods?: unknown }): boolean {
   return methods.includes("generateContent") || methods.includes("embedContent");
 }
 
+/** What a model-list entry says: embeddings from `supportedGenerationMethods`, thinking from `thinking`. */
+export function geminiCapabilities(m: { supportedGenerationMethods?: unknown; thinking?: unknown }): ModelCapabilities | undefined {
+  const methods = m.supportedGenerationMethods;
+  const caps: ModelCapabilities = {};
+  if (Array.isArray(methods)) caps.embeddings = methods.includes("embedContent");
+  if (typeof m.thinking === "boolean") caps.thinking = m.thinking;
+  return Object.keys(caps).length ? caps : undefined;
+}
+
 async function listModels(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<string[]> {
+  return (await listModelDetails(provider, key, signal)).map((m) => m.id);
+}
+
+async function listModelDetails(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<ListedModel[]> {
   const ep = { providerId: provider.id, secret: key?.secret, signal };
-  const names: string[] = [];
+  const models: ListedModel[] = [];
   let pageToken: string | undefined;
   for (let page = 0; page < MAX_MODEL_PAGES; page++) {
     const url = new URL(`${apiBase(provider)}/models`);
@@ -118,11 +135,12 @@ async function listModels(provider: ResolvedProvider, key: ResolvedKey | undefin
     const json = await readJson(ep, res);
     if (!Array.isArray(json?.models)) throw upstreamError(ep, "upstream_error", "answered a model list without `models`", { code: "bad_response" });
     for (const m of json.models)
-      if (typeof m?.name === "string" && servesLmrelay(m)) names.push(m.name.startsWith("models/") ? m.name.slice(7) : m.name);
+      if (typeof m?.name === "string" && servesLmrelay(m))
+        models.push({ id: m.name.startsWith("models/") ? m.name.slice(7) : m.name, capabilities: geminiCapabilities(m) });
     pageToken = typeof json.nextPageToken === "string" && json.nextPageToken ? json.nextPageToken : undefined;
     if (!pageToken) break;
   }
-  return names;
+  return models;
 }
 
-export const geminiAdapter: UpstreamAdapter = { type: "gemini", chat, embed, listModels };
+export const geminiAdapter: UpstreamAdapter = { type: "gemini", chat, embed, listModels, listModelDetails };

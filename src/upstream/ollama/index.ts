@@ -3,7 +3,7 @@ import type { ChatRequest, EmbedRequest, EmbedResponse, StreamEvent } from "../.
 import type { ResolvedKey, ResolvedProvider } from "../../config/resolve";
 import { type UpstreamEndpoint, endpointOf, postJson, readJson, sendUpstream, upstreamError } from "../http";
 import { fetchImageAsBase64 } from "../images";
-import type { ChatReply, UpstreamAdapter, UpstreamCall } from "../types";
+import type { ChatReply, ListedModel, ModelCapabilities, UpstreamAdapter, UpstreamCall } from "../types";
 import { OllamaChatDecoder, decodeOllamaStream } from "./decode";
 import { collectImageUrls, encodeOllamaChat } from "./encode";
 
@@ -19,7 +19,7 @@ export const ollamaAdapter: UpstreamAdapter = {
     const ep = endpointOf(call);
     const { provider, key, model } = call.target;
     const urls = collectImageUrls(req);
-    const downloaded = urls.length ? await downloadImages(urls, call.signal) : undefined;
+    const downloaded = urls.length ? await downloadImages(urls, call) : undefined;
     const body = encodeOllamaChat(req, model, downloaded);
     const headers = requestHeaders(provider, key);
     if (req.stream) headers.accept = "application/x-ndjson";
@@ -47,20 +47,38 @@ export const ollamaAdapter: UpstreamAdapter = {
   },
 
   async listModels(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<string[]> {
-    const ep: UpstreamEndpoint = { providerId: provider.id, secret: key?.secret, signal };
-    const headers = requestHeaders(provider, key);
-    headers.accept = "application/json";
-    const json = await readJson(ep, await sendUpstream(ep, `${provider.baseUrl}/api/tags`, { headers }));
-    if (!Array.isArray(json?.models))
-      throw upstreamError(ep, "upstream_error", "the model list (/api/tags) has no models array", { code: "bad_response" });
-    const names: string[] = [];
-    for (const m of json.models) {
-      const name = m?.name ?? m?.model;
-      if (typeof name === "string" && name) names.push(name);
-    }
-    return names;
+    return (await listOllamaModels(provider, key, signal)).map((m) => m.id);
   },
+
+  listModelDetails: listOllamaModels,
 };
+
+async function listOllamaModels(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<ListedModel[]> {
+  const ep: UpstreamEndpoint = { providerId: provider.id, secret: key?.secret, signal };
+  const headers = requestHeaders(provider, key);
+  headers.accept = "application/json";
+  const json = await readJson(ep, await sendUpstream(ep, `${provider.baseUrl}/api/tags`, { headers }));
+  if (!Array.isArray(json?.models))
+    throw upstreamError(ep, "upstream_error", "the model list (/api/tags) has no models array", { code: "bad_response" });
+  const models: ListedModel[] = [];
+  for (const m of json.models) {
+    const name = m?.name ?? m?.model;
+    if (typeof name === "string" && name) models.push({ id: name, capabilities: ollamaCapabilities(m.capabilities) });
+  }
+  return models;
+}
+
+/** Newer servers list what each model can do (`["completion","tools","vision"]`), as `/api/show`
+ *  does; the list is the server's own check, so a capability it leaves out is known missing. */
+export function ollamaCapabilities(list: unknown): ModelCapabilities | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  return {
+    tools: list.includes("tools"),
+    images: list.includes("vision"),
+    embeddings: list.includes("embedding"),
+    thinking: list.includes("thinking"),
+  };
+}
 
 /**
  * Whether a requested model name is an available one. Ollama reads a name without a tag as
@@ -108,8 +126,9 @@ async function sendChat(ep: UpstreamEndpoint, url: string, headers: Record<strin
 }
 
 /** Downloads every image URL at once: Ollama only takes inline base64. */
-async function downloadImages(urls: string[], signal: AbortSignal): Promise<Map<string, string>> {
-  const images = await Promise.all(urls.map((url) => fetchImageAsBase64(url, { signal })));
+async function downloadImages(urls: string[], call: UpstreamCall): Promise<Map<string, string>> {
+  const rules = { ...call.target.provider.images, signal: call.signal };
+  const images = await Promise.all(urls.map((url) => fetchImageAsBase64(url, rules)));
   return new Map(urls.map((url, i) => [url, images[i]!.data]));
 }
 

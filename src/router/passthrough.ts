@@ -1,0 +1,421 @@
+import type { ResolvedProvider } from "../config/resolve";
+import type { GatewayError } from "../core/errors";
+import { DEFAULT_MAX_EVENT_CHARS } from "../core/sse";
+import type { ChatRequest, StreamEvent } from "../core/types";
+import type { StreamEncoder } from "../inbound/http";
+import type { AnswerMeta } from "../inbound/openai/encode";
+import { ChatStreamEncoder } from "../inbound/openai/stream";
+import { bodyChunks, DEFAULT_MAX_UPSTREAM_BODY_BYTES, endpointOf, failureFromThrown, readBoundedText, sendUpstream, type UpstreamEndpoint, upstreamError } from "../upstream/http";
+import { openaiAdapter, quirksOf } from "../upstream/openai/adapter";
+import { decodeChatResponse, decodeUsage, errorFromPayload, OpenAIChunkDecoder } from "../upstream/openai/decode";
+import { adapterFor } from "../upstream/registry";
+import type { ChatReply, UpstreamCall } from "../upstream/types";
+
+// Same-format passthrough: an OpenAI Chat Completions request bound for a plain OpenAI-wire upstream
+// (openai, openai-compatible, presets whose quirks this body does not trigger) is forwarded as the
+// client's own bytes with only the needed edits (model name, max-tokens field name, usage asked
+// for on streams), and the upstream's answer bytes go back as they are. The canonical request is
+// still decoded (validation, routing, governance), and every answer is still decoded alongside
+// (usage, time to first token, errors), so failover, audit and health see exactly what the
+// translated path would; what is saved is the request encoding and the answer re-encoding.
+
+/** The client's request as received: its text and its parsed JSON (the decoded ChatRequest's source). */
+interface Original {
+  text: string;
+  body: Record<string, unknown>;
+}
+
+const originals = new WeakMap<ChatRequest, Original>();
+
+/** Marks a decoded OpenAI chat request as forwardable; `text` is the body it was decoded from. */
+export function keepOriginal(req: ChatRequest, text: string, body: unknown): void {
+  if (body && typeof body === "object" && !Array.isArray(body)) originals.set(req, { text, body: body as Record<string, unknown> });
+}
+
+const PLAIN_EFFORTS = new Set(["minimal", "low", "medium", "high"]);
+
+/** The upstream body to send, or undefined when this request must be translated for this provider. */
+export function passthroughBody(req: ChatRequest, provider: ResolvedProvider, model: string): { text: string; injectedUsage: boolean } | undefined {
+  const original = originals.get(req);
+  if (!original || adapterFor(provider.type) !== openaiAdapter) return undefined;
+  const b = original.body;
+  const q = quirksOf(provider);
+  if (q.nineCharToolIds) return undefined;
+  if (q.dropFields?.some((f) => f in b)) return undefined;
+  if (q.requiredToolChoice && b.tool_choice === "required") return undefined;
+  if (q.seedField && "seed" in b) return undefined;
+  if (!q.topK && "top_k" in b) return undefined;
+  if (!Array.isArray(b.messages) || !plainHistory(b.messages, q.noDeveloperRole === true)) return undefined;
+  // The translation maps these efforts to others (or drops them): keep its behaviour.
+  if (b.reasoning_effort != null && !PLAIN_EFFORTS.has(b.reasoning_effort as string)) return undefined;
+  const stream = b.stream === true;
+  const so = b.stream_options;
+  if (so != null && (!stream || typeof so !== "object" || Array.isArray(so))) return undefined;
+  if (stream && q.noStreamOptions) return undefined;
+  const hasMax = "max_tokens" in b;
+  const hasCompletion = "max_completion_tokens" in b;
+  if (hasMax && hasCompletion) return undefined;
+  const wantMax = q.maxTokensField ?? "max_completion_tokens";
+
+  const edits: Edit[] = [];
+  const need = new Set<string>();
+  if (b.model !== model) need.add("model");
+  const injectedUsage = stream && (so as { include_usage?: unknown } | null | undefined)?.include_usage !== true;
+  if (injectedUsage && so != null) need.add("stream_options");
+  if (hasMax && wantMax !== "max_tokens") need.add("max_tokens");
+  if (hasCompletion && wantMax !== "max_completion_tokens") need.add("max_completion_tokens");
+  if (need.size > 0) {
+    const spans = topLevelSpans(original.text, need);
+    if (!spans) return undefined;
+    for (const [key, s] of spans) {
+      if (key === "model") edits.push({ from: s.valueStart, to: s.valueEnd, text: JSON.stringify(model) });
+      else if (key === "stream_options") edits.push({ from: s.valueStart, to: s.valueEnd, text: JSON.stringify({ ...(so as object), include_usage: true }) });
+      else edits.push({ from: s.keyStart, to: s.keyEnd, text: JSON.stringify(wantMax) });
+    }
+  }
+  if (injectedUsage && so == null) {
+    const open = original.text.indexOf("{");
+    edits.push({ from: open + 1, to: open + 1, text: '"stream_options":{"include_usage":true},' });
+  }
+  return { text: applyEdits(original.text, edits), injectedUsage };
+}
+
+/** False when the translation would change the history: empty text (dropped, never sent) or a
+ *  `developer` turn for a server that does not know the role. */
+function plainHistory(messages: unknown[], noDeveloperRole: boolean): boolean {
+  for (const m of messages) {
+    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    if (content === "" || (noDeveloperRole && role === "developer")) return false;
+    if (Array.isArray(content)) for (const p of content) if ((p as { type?: unknown })?.type === "text" && !(p as { text?: unknown }).text) return false;
+  }
+  return true;
+}
+
+interface Edit {
+  from: number;
+  to: number;
+  text: string;
+}
+
+function applyEdits(text: string, edits: Edit[]): string {
+  if (edits.length === 0) return text;
+  edits.sort((a, b) => a.from - b.from);
+  let out = "";
+  let at = 0;
+  for (const e of edits) {
+    out += text.slice(at, e.from) + e.text;
+    at = e.to;
+  }
+  return out + text.slice(at);
+}
+
+interface Span {
+  keyStart: number;
+  keyEnd: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
+/** Where the wanted top-level keys and their values sit in a JSON object's text (the text is known
+ *  to parse). Strings are skipped with native `indexOf`, so the walk costs little per byte. Stops
+ *  once every wanted key is found; a key written twice takes its last place, as JSON.parse does. */
+export function topLevelSpans(text: string, want: ReadonlySet<string>): Map<string, Span> | undefined {
+  const found = new Map<string, Span>();
+  let i = skipWs(text, 0);
+  if (text.charCodeAt(i) !== 123 /* { */) return undefined;
+  i = skipWs(text, i + 1);
+  while (i < text.length && text.charCodeAt(i) === 34 /* " */) {
+    const keyStart = i;
+    const keyEnd = stringEnd(text, i);
+    if (keyEnd < 0) return undefined;
+    const raw = text.slice(keyStart + 1, keyEnd - 1);
+    const key = raw.includes("\\") ? (JSON.parse(text.slice(keyStart, keyEnd)) as string) : raw;
+    i = skipWs(text, keyEnd);
+    if (text.charCodeAt(i) !== 58 /* : */) return undefined;
+    const valueStart = skipWs(text, i + 1);
+    const valueEnd = valueEndAt(text, valueStart);
+    if (valueEnd < 0) return undefined;
+    if (want.has(key)) found.set(key, { keyStart, keyEnd, valueStart, valueEnd });
+    i = skipWs(text, valueEnd);
+    if (text.charCodeAt(i) !== 44 /* , */) break;
+    i = skipWs(text, i + 1);
+  }
+  return found.size === want.size ? found : undefined;
+}
+
+function skipWs(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return i;
+    i++;
+  }
+}
+
+/** Index just past the string starting at `i` (a quote), or -1. */
+function stringEnd(text: string, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = text.indexOf('"', j);
+    if (q < 0) return -1;
+    let slashes = 0;
+    for (let k = q - 1; text.charCodeAt(k) === 92 /* \ */; k--) slashes++;
+    if (slashes % 2 === 0) return q + 1;
+    j = q + 1;
+  }
+}
+
+/** Index just past the value starting at `i`, or -1. */
+function valueEndAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 34) return stringEnd(text, i);
+  if (c !== 123 && c !== 91 /* [ */) {
+    let j = i;
+    for (;;) {
+      const d = text.charCodeAt(j);
+      if (Number.isNaN(d) || d === 44 || d === 125 || d === 93 || d === 32 || d === 10 || d === 13 || d === 9) return j;
+      j++;
+    }
+  }
+  let depth = 0;
+  for (let j = i; j < text.length; j++) {
+    const d = text.charCodeAt(j);
+    if (d === 34) {
+      j = stringEnd(text, j) - 1;
+      if (j < 0) return -1;
+    } else if (d === 123 || d === 91) depth++;
+    else if (d === 125 || d === 93) {
+      if (--depth === 0) return j + 1;
+    }
+  }
+  return -1;
+}
+
+/** Sends the forwarded body; the reply's events are `raw` (the client's bytes) plus the canonical
+ *  events decoded from them, which only lmrelay's bookkeeping reads. */
+export async function passthroughChat(req: ChatRequest, call: UpstreamCall, body: { text: string; injectedUsage: boolean }): Promise<ChatReply & { passthrough: boolean }> {
+  const ep = endpointOf(call);
+  const { provider, key } = call.target;
+  const headers: Record<string, string> = { "content-type": "application/json", accept: req.stream ? "text/event-stream" : "application/json" };
+  if (key) headers.authorization = `Bearer ${key.secret}`;
+  Object.assign(headers, provider.headers);
+  const res = await sendUpstream(ep, `${provider.baseUrl}/chat/completions`, { method: "POST", headers, body: body.text });
+  const isJson = (res.headers.get("content-type") ?? "").includes("application/json");
+  if (req.stream && !isJson) return { events: rawStream(ep, res, body.injectedUsage && !req.includeUsage), headers: res.headers, passthrough: true };
+  const text = await readAnswer(ep, res);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw upstreamError(ep, "upstream_error", `answered ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, { code: "bad_response" });
+  }
+  const events = decodeChatResponse(json, { ep });
+  // A server that ignored `stream: true` answered whole (the client wants a stream), or an answer
+  // missing its finish reason or usage (the translation supplies them): translate.
+  if (req.stream || !completeAnswer(json)) return { events: fromArray(events), headers: res.headers, passthrough: false };
+  return { events: fromArray([{ type: "raw", data: text, content: false, chars: 0 }, ...events]), headers: res.headers, passthrough: true };
+}
+
+async function readAnswer(ep: UpstreamEndpoint, res: Response): Promise<string> {
+  try {
+    return await readBoundedText(ep, res, ep.maxBodyBytes ?? DEFAULT_MAX_UPSTREAM_BODY_BYTES);
+  } catch (err) {
+    throw failureFromThrown(ep, err);
+  }
+}
+
+function completeAnswer(json: any): boolean {
+  const choice = json.choices?.[0];
+  return json.choices.length === 1 && typeof choice?.finish_reason === "string" && choice.finish_reason !== "" && decodeUsage(json.usage) !== undefined;
+}
+
+const DONE = "data: [DONE]\n\n";
+
+async function* fromArray(events: StreamEvent[]): AsyncGenerator<StreamEvent> {
+  yield* events;
+}
+
+/**
+ * The upstream's SSE body as `raw` events, one per upstream read that holds whole frames (an
+ * untouched read is forwarded as the very same bytes), each frame also decoded for bookkeeping.
+ * Cut out: the usage chunk lmrelay asked for on the client's behalf, and `[DONE]` (the encoder
+ * closes the stream, after what the translation would add: a missing finish reason, an estimated
+ * usage). A frame split across reads waits for its end; an upstream error frame becomes an `error`
+ * event (the client gets lmrelay's error frame, as on the translated path). Comments before the
+ * first data frame wait for it, so a keep-alive does not commit the answer (no failover after it).
+ */
+async function* rawStream(ep: UpstreamEndpoint, res: Response, stripUsage: boolean): AsyncGenerator<StreamEvent> {
+  const decoder = new OpenAIChunkDecoder({ ep });
+  const utf8 = new TextDecoder();
+  let pending = "";
+  let held = "";
+  let sawData = false;
+  let finished = false;
+  // A frame split across reads: its pieces, joined once its end arrives (no rescans of a long line).
+  const parts: string[] = [];
+  let partChars = 0;
+  for await (const bytes of bodyChunks(ep, res)) {
+    const piece = utf8.decode(bytes, { stream: true });
+    if (parts.length > 0 && !piece.includes("\n\n") && !piece.includes("\r") && !(piece.startsWith("\n") && parts.at(-1)!.endsWith("\n"))) {
+      parts.push(piece);
+      partChars += piece.length;
+      // A frame that never ends must not fill memory: the same bound as the SSE parser's.
+      if (partChars > DEFAULT_MAX_EVENT_CHARS) {
+        yield { type: "error", error: upstreamError(ep, "upstream_error", `sent a stream event longer than ${DEFAULT_MAX_EVENT_CHARS} characters; the answer was cut`, { code: "bad_response" }) };
+        return;
+      }
+      continue;
+    }
+    if (parts.length > 0) {
+      pending = parts.join("");
+      parts.length = 0;
+      partChars = 0;
+    }
+    let text = pending + piece;
+    const crlf = text.includes("\r");
+    if (crlf) text = text.replace(/\r\n?/g, "\n");
+    const last = text.lastIndexOf("\n\n");
+    if (last < 0) {
+      parts.push(text);
+      partChars = text.length;
+      pending = "";
+      continue;
+    }
+    let untouched = pending === "" && !crlf && last === text.length - 2;
+    pending = text.slice(last + 2);
+    let out = "";
+    let chars = 0;
+    let content = false;
+    let start: StreamEvent | undefined;
+    let error: GatewayError | undefined;
+    for (let at = 0; at <= last; ) {
+      const end = text.indexOf("\n\n", at);
+      const frame = text.slice(at, end);
+      at = end + 2;
+      const data = frameData(frame);
+      if (data === undefined) {
+        if (frame.startsWith("event: error") || frame.startsWith("event:error")) {
+          error = errorFromPayload(ep, errorPayload(frame));
+          break;
+        }
+        // Comments and bare event lines pass through as they are.
+        out += `${frame}\n\n`;
+        continue;
+      }
+      sawData = true;
+      if (data === "[DONE]") {
+        decoder.done = true;
+        untouched = false;
+        break;
+      }
+      let chunk: any;
+      try {
+        chunk = JSON.parse(data);
+        for (const ev of decoder.pushChunk(chunk)) {
+          if (ev.type === "text" || ev.type === "thinking") ((chars += ev.text.length), (content = true));
+          else if (ev.type === "tool_call_delta") ((chars += ev.arguments.length), (content = true));
+          else if (ev.type === "tool_call_start") content = true;
+          else if (ev.type === "finish") finished = true;
+          else if (ev.type === "start") start = ev;
+        }
+      } catch (e) {
+        error = chunk === undefined ? upstreamError(ep, "upstream_error", `sent a stream chunk that is not JSON: ${data.slice(0, 200)}`, { code: "bad_response" }) : (e as GatewayError);
+        break;
+      }
+      if (stripUsage && chunk.usage && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
+        untouched = false;
+        continue;
+      }
+      out += `${frame}\n\n`;
+    }
+    if (start) yield start;
+    if (error) {
+      if (out && sawData) yield { type: "raw", data: held + out, content, chars };
+      yield { type: "error", error };
+      return;
+    }
+    if (!sawData) {
+      held += out;
+      continue;
+    }
+    if (out) yield { type: "raw", data: untouched && !held ? bytes : held + out, content, chars };
+    held = "";
+    if (decoder.done) break;
+  }
+  // What the translation adds at the end: a finish reason the upstream left out; usage last.
+  for (const ev of decoder.end()) if ((ev.type === "finish" && !finished) || ev.type === "usage" || ev.type === "start") yield ev;
+}
+
+/** The `data:` payload of one frame (lines joined), or undefined for a frame without one. */
+function frameData(frame: string): string | undefined {
+  if (frame.startsWith("data: ") && !frame.includes("\n")) return frame.slice(6);
+  let data: string | undefined;
+  for (const line of frame.split("\n")) {
+    if (!line.startsWith("data:")) continue;
+    const v = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+    data = data === undefined ? v : `${data}\n${v}`;
+  }
+  return data;
+}
+
+function errorPayload(frame: string): unknown {
+  const data = frameData(frame) ?? "";
+  try {
+    const p = JSON.parse(data);
+    return p?.error ?? p;
+  } catch {
+    return data;
+  }
+}
+
+/** The non-stream answer's bytes, once the events are over (bookkeeping included); errors throw. */
+export async function rawAnswer(events: AsyncIterable<StreamEvent>): Promise<string | Uint8Array> {
+  let data: string | Uint8Array = "";
+  for await (const ev of events) {
+    if (ev.type === "raw") data = ev.data;
+    else if (ev.type === "error") throw ev.error;
+  }
+  return data;
+}
+
+/** The inbound side of a passthrough stream: the upstream's bytes, and what the translation would
+ *  add (a missing finish reason, an estimated usage chunk when asked for, `[DONE]`, error frames)
+ *  in the translation's own encoder. */
+export class PassthroughStreamEncoder implements StreamEncoder {
+  private readonly inner: ChatStreamEncoder;
+  private estimated = false;
+
+  constructor(meta: AnswerMeta, private readonly includeUsage: boolean) {
+    this.inner = new ChatStreamEncoder(meta, includeUsage);
+  }
+
+  encode(ev: StreamEvent): string | Uint8Array {
+    switch (ev.type) {
+      case "raw":
+        return ev.data;
+      case "start":
+        this.inner.encode(ev); // only fixes the id and model of any chunk lmrelay adds
+        return "";
+      case "finish":
+        return this.inner.encode(ev);
+      case "usage":
+        // The upstream's own usage chunk was relayed already; only an estimate needs writing.
+        if (ev.usage.estimated) {
+          this.estimated = true;
+          this.inner.encode(ev);
+        }
+        return "";
+      default:
+        return "";
+    }
+  }
+
+  end(): string {
+    if (!(this.includeUsage && this.estimated)) return DONE;
+    this.inner.encode({ type: "finish", reason: "stop" }); // the finish chunk went out already
+    return this.inner.end();
+  }
+
+  error(err: GatewayError): string {
+    return this.inner.error(err);
+  }
+}
