@@ -4,6 +4,9 @@
 
 export type Protocol = "openai" | "anthropic" | "ollama";
 
+/** Passthrough field carrying an Anthropic client's `anthropic-beta` header to Anthropic upstreams. */
+export const ANTHROPIC_BETA_FIELD = "anthropic-beta";
+
 export interface TextPart {
   type: "text";
   text: string;
@@ -120,7 +123,8 @@ export interface ChatRequest {
   /** Legacy prompt form (`/v1/completions`, `/api/generate`): answer is plain text. */
   legacyCompletion?: boolean;
   /** Options of the inbound protocol with no canonical field (Ollama `options.num_ctx`, `keep_alive`…),
-   *  forwarded only to an upstream of the same wire format. */
+   *  forwarded only to an upstream of the same wire format. An Anthropic client's `anthropic-beta`
+   *  header travels here under `ANTHROPIC_BETA_FIELD`. */
   passthrough?: { protocol: Protocol; fields: Record<string, unknown> };
 }
 

@@ -1,5 +1,4 @@
-import type { ChatRequest, Message, Reasoning, ResponseFormat, TextPart, ToolChoice, ToolDefinition } from "../../core/types";
-import { BETA_FIELD } from "../../upstream/anthropic/encode";
+import { ANTHROPIC_BETA_FIELD, type ChatRequest, type Message, type Reasoning, type ResponseFormat, type TextPart, type ToolChoice, type ToolDefinition } from "../../core/types";
 import { decodeContent, decodeSystem } from "./content";
 import {
   expectArray,
@@ -81,7 +80,7 @@ export function decodeMessagesRequest(body: unknown, opts: DecodeOptions = { req
     passthrough ??= {};
     passthrough[field] = body[field];
   }
-  if (opts.beta) (passthrough ??= {})[BETA_FIELD] = opts.beta;
+  if (opts.beta) (passthrough ??= {})[ANTHROPIC_BETA_FIELD] = opts.beta;
   if (passthrough) req.passthrough = { protocol: "anthropic", fields: passthrough };
   return req;
 }

@@ -1,5 +1,5 @@
 import { lmrelayError } from "../../core/errors";
-import type { ChatRequest, ContentPart, DocumentPart, ImagePart, Reasoning, TextPart, ToolResultPart } from "../../core/types";
+import { ANTHROPIC_BETA_FIELD, type ChatRequest, type ContentPart, type DocumentPart, type ImagePart, type Reasoning, type TextPart, type ToolResultPart } from "../../core/types";
 
 // Canonical request → Anthropic Messages body. Pure. Repairs what Anthropic rejects but other
 // protocols allow (translation.md §10): empty text, tool results out of place or unpaired, tool
@@ -14,8 +14,6 @@ interface Turn {
 
 /** Name of the forced tool that carries a JSON-mode answer; the decoder turns it back into text. */
 export const JSON_TOOL_NAME = "json_tool_call";
-/** Key in `passthrough.fields` (protocol "anthropic") holding the client's `anthropic-beta` header. */
-export const BETA_FIELD = "anthropic-beta";
 export const DEFAULT_MAX_TOKENS = 4096;
 const MIN_THINKING_BUDGET = 1024;
 const BUDGET_BY_EFFORT: Record<NonNullable<Reasoning["effort"]>, number> = {
@@ -80,7 +78,7 @@ export function encodeAnthropicRequest(req: ChatRequest, model: string): Anthrop
   let beta: string | undefined;
   if (req.passthrough?.protocol === "anthropic") {
     for (const [k, v] of Object.entries(req.passthrough.fields)) {
-      if (k === BETA_FIELD) beta = typeof v === "string" ? v : undefined;
+      if (k === ANTHROPIC_BETA_FIELD) beta = typeof v === "string" ? v : undefined;
       else body[k] = v;
     }
   }
