@@ -118,7 +118,7 @@ describe("same-format passthrough", () => {
       model: "pt/up-model",
       messages: [{ role: "user", content: "Hi" }],
       stream: true,
-      stream_options: { include_usage: false, ...{ include_usage: true } },
+      stream_options: { include_usage: true },
     });
     let text = "";
     let usage: OpenAI.CompletionUsage | null | undefined;
