@@ -76,6 +76,11 @@ export function buildApp(runtime: Runtime, log: Logger): Elysia {
   const deps = { gateway: runtime.gateway, handle, maxBodyBytes: () => runtime.config.server.maxBodyBytes };
   // Elysia's methods register on the instance itself; statements keep `app` a plain Elysia type.
   const app = new Elysia();
+  // Every answer carries x-request-id (SPEC §2): relayed ones set their own (the audit row's id);
+  // the rest (health, metrics, admin, dashboard) get one here.
+  app.onRequest(({ set }) => {
+    set.headers["x-request-id"] = newRequestId();
+  });
   app.onError(({ code, request, error }) => {
       const path = new URL(request.url).pathname;
       const protocol = protocolForPath(path, request.headers);

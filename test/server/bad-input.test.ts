@@ -106,3 +106,11 @@ test("/healthz answers without auth or upstream", async () => {
   expect(res.status).toBe(200);
   expect(((await res.json()) as any).status).toBe("ok");
 });
+
+test("every answer carries x-request-id, including health, metrics and models", async () => {
+  for (const path of ["/healthz", "/metrics", "/v1/models", "/api/tags", "/api/version", "/"]) {
+    const res = await fetch(gw.url + path);
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+    await res.arrayBuffer();
+  }
+});
