@@ -3,7 +3,8 @@
 // of concurrent streams needs more, so `serve` re-executes itself once with the variable set;
 // execve keeps the PID, so systemd's MAINPID and signals are unaffected.
 
-const WANTED = "65535";
+/** The systemd unit sets it to this too, so the service starts without the re-exec. */
+export const FETCH_LIMIT = "65535";
 
 export function ensureFetchConcurrency(): void {
   if (process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) return;
@@ -11,5 +12,5 @@ export function ensureFetchConcurrency(): void {
   if (typeof execve !== "function") return;
   // A compiled binary sees its embedded entry (`/$bunfs/...`) as argv[1]; `bun src/main.ts` sees the script.
   const rest = process.argv[1]?.startsWith("/$bunfs/") ? process.argv.slice(2) : process.argv.slice(1);
-  execve(process.execPath, [process.execPath, ...rest], { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: WANTED });
+  execve(process.execPath, [process.execPath, ...rest], { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: FETCH_LIMIT });
 }

@@ -1,4 +1,4 @@
-import { createLogger, LEVELS, type Logger, parseLevel } from "../log/logger";
+import { createLogger, flushStdoutLines, LEVELS, type Logger, parseLevel } from "../log/logger";
 import { configSecrets } from "../log/redact";
 import { Runtime } from "../server/runtime";
 import { loadConfigArg, type ParsedArgs, stringFlag, unknownFlags } from "./args";
@@ -48,7 +48,10 @@ export async function serveCommand(args: ParsedArgs): Promise<number> {
     return 1;
   }
   const status = startupStatus(runtime.config, runtime.catalog, url, runtime.health);
-  if (process.stdout.isTTY && process.env.LMRELAY_LOG_FORMAT !== "json") process.stdout.write(status.lines.join("\n") + "\n");
+  if (process.stdout.isTTY && process.env.LMRELAY_LOG_FORMAT !== "json") {
+    flushStdoutLines(); // log lines are batched: keep the ones logged so far above the status
+    process.stdout.write(status.lines.join("\n") + "\n");
+  }
   else log.info(status.message, status.fields);
 
   // A bug in one request's promise chain must not take every other stream down with it.
@@ -74,6 +77,7 @@ function waitForShutdown(signals: SignalLatch, runtime: Runtime, reloader: Confi
         // Second Ctrl-C: the operator wants out now. Keep what the audit queue holds.
         log.warn("second signal: exiting without waiting for in-flight requests", { signal, inFlight: runtime.inFlight + runtime.gateway.openAnswers });
         runtime.audit.flush();
+        flushStdoutLines();
         process.exit(signal === "SIGINT" ? 130 : 143);
       }
       stopping = true;
@@ -87,10 +91,12 @@ function waitForShutdown(signals: SignalLatch, runtime: Runtime, reloader: Confi
       runtime.stop({ drainMs }).then(
         () => {
           log.info("stopped", { ms: Math.round(performance.now() - started), auditRows: runtime.audit.written, auditDropped: runtime.audit.dropped });
+          flushStdoutLines(); // the exit hook would too; shutdown should not depend on it
           resolve(0);
         },
         (e) => {
           log.error("shutdown failed", { error: (e as Error).message });
+          flushStdoutLines();
           resolve(1);
         },
       );

@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import path from "node:path";
 import { VERSION } from "../version";
+import { FETCH_LIMIT } from "./fetch-limit";
 
 // The systemd unit `lmrelay service install` writes. Pure: the command gathers paths and this
 // renders them, so tests can read every key.
@@ -64,6 +65,8 @@ export function renderUnit(o: UnitOptions): string {
     `StateDirectory=${o.name}`,
     "StateDirectoryMode=0700",
     `Environment=LMRELAY_DB=${stateDir}/lmrelay.db`,
+    "# Set here, `serve` need not re-execute itself at start to raise Bun's concurrent-fetch limit.",
+    `Environment=BUN_CONFIG_MAX_HTTP_REQUESTS=${FETCH_LIMIT}`,
     `WorkingDirectory=${stateDir}`,
     "# SIGTERM stops accepting, drains in-flight requests and streams (up to 30 s), flushes the audit log.",
     "KillSignal=SIGTERM",

@@ -2,6 +2,10 @@
 // Callers pass fingerprints and names, never secrets; as a safety net every line is also scrubbed
 // of the secrets the config in force knows (an upstream may echo a key back in its error text).
 
+import { writeStdoutLine } from "./stdout-lines";
+
+export { flushStdoutLines } from "./stdout-lines";
+
 export type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 export const LEVELS = Object.keys(ORDER) as Level[];
@@ -20,6 +24,7 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Colour the level in pretty mode (default: when pretty and stdout is a terminal). */
   color?: boolean;
+  /** Default: batched writes to stdout (see stdout-lines.ts). */
   write?: (line: string) => void;
   /** Secrets to scrub from every line (the current config's keys). Called per line: keep it cheap. */
   secrets?: () => readonly string[];
@@ -69,7 +74,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const format = process.env.LMRELAY_LOG_FORMAT;
   const pretty = opts.pretty ?? (format === "json" ? false : format === "pretty" ? true : Boolean(process.stdout.isTTY));
   const color = opts.color ?? (pretty && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
-  const write = opts.write ?? ((line: string) => process.stdout.write(line + "\n"));
+  const write = opts.write ?? writeStdoutLine;
   const secrets = opts.secrets;
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;

@@ -71,13 +71,23 @@ export async function runAttempts<T>(
   tryTarget: (target: Target, signal: AbortSignal) => Promise<T>,
 ): Promise<AttemptSuccess<T>> {
   const { config, health, records } = env;
-  const deadline = new AbortController();
-  const deadlineTimer = setTimeout(() => deadline.abort(new DOMException("request deadline", "TimeoutError")), config.routing.timeoutMs);
+  // One AbortController per attempt and nothing else: the client's disconnect and the request
+  // deadline abort whichever attempt is current (cheaper than a deadline controller plus an
+  // `AbortSignal.any` per attempt). After success the winner stays current, so a client that
+  // leaves mid-answer still aborts the upstream request.
+  let current: AbortController | undefined;
+  let deadlinePassed = false;
+  const deadlineTimer = setTimeout(() => {
+    deadlinePassed = true;
+    current?.abort(new DOMException("request deadline", "TimeoutError"));
+  }, config.routing.timeoutMs);
+  const clientSignal = env.clientSignal;
+  clientSignal.addEventListener("abort", () => current?.abort(clientSignal.reason), { once: true });
   const queue: Slot[] = candidates.map((candidate) => ({ candidate, retried: false }));
   let attempts = 0;
   let lastError: GatewayError | undefined;
   try {
-    while (queue.length > 0 && attempts < config.routing.maxAttempts && !deadline.signal.aborted) {
+    while (queue.length > 0 && attempts < config.routing.maxAttempts && !deadlinePassed) {
       const slot = queue[0]!;
       slot.keys ??= usableKeys(env, slot.candidate);
       if (slot.keys.length === 0) {
@@ -90,7 +100,9 @@ export async function runAttempts<T>(
       const { provider, model } = slot.candidate;
       const target: Target = { provider, key, model };
       const attempt = new AbortController();
-      const signal = AbortSignal.any([env.clientSignal, deadline.signal, attempt.signal]);
+      current = attempt;
+      if (clientSignal.aborted) attempt.abort(clientSignal.reason);
+      const signal = attempt.signal;
       const limit = env.firstByteMs(provider);
       let firstByteMissed = false;
       const timer =
@@ -116,7 +128,7 @@ export async function runAttempts<T>(
         if (env.clientSignal.aborted) throw new AttemptsFailed(clientClosed(), records);
         let err = toGatewayError(e);
         if (firstByteMissed) err = lmrelayError("timeout", `${provider.id}: no first byte within ${limit} ms`, { provider: provider.id, code: "first_byte_timeout" });
-        else if (deadline.signal.aborted)
+        else if (deadlinePassed)
           err = lmrelayError("timeout", `${provider.id}: no answer within the request deadline (${config.routing.timeoutMs} ms)`, { provider: provider.id, code: "deadline" });
         const policy = policyFor(err, config.routing.contentPolicyFailover);
         // A local model that is still loading is slow, not dead; a request whose own deadline ran
@@ -168,7 +180,7 @@ export async function runAttempts<T>(
         }
       }
     }
-    const timedOut = deadline.signal.aborted;
+    const timedOut = deadlinePassed;
     noteUntried(records, queue, timedOut ? "request deadline passed" : attempts >= config.routing.maxAttempts ? "maxAttempts reached" : "");
     throw new AttemptsFailed(exhaustedError(records, lastError, timedOut), records);
   } finally {

@@ -20,7 +20,33 @@ export interface Resolution {
   alias?: string;
 }
 
+/** Resolutions per model name, built once per (config, catalog generation): resolving walks
+ *  aliases, providers and globs, and every request does it. Callers only read them. */
+interface ResolutionCache {
+  config: ResolvedConfig;
+  generation: number;
+  byName: Map<string, Resolution>;
+}
+const caches = new WeakMap<Catalog, ResolutionCache>();
+/** `provider/anything` resolves on a discovered catalog, so names are client-chosen: bound them. */
+const MAX_CACHED_NAMES = 2_000;
+
 export function resolveCandidates(config: ResolvedConfig, catalog: Catalog, requested: string): Resolution {
+  let cache = caches.get(catalog);
+  if (!cache || cache.config !== config || cache.generation !== catalog.generation) {
+    cache = { config, generation: catalog.generation, byName: new Map() };
+    caches.set(catalog, cache);
+  }
+  let resolution = cache.byName.get(requested);
+  if (!resolution) {
+    resolution = resolveUncached(config, catalog, requested);
+    if (cache.byName.size >= MAX_CACHED_NAMES) cache.byName.clear();
+    cache.byName.set(requested, resolution);
+  }
+  return resolution;
+}
+
+function resolveUncached(config: ResolvedConfig, catalog: Catalog, requested: string): Resolution {
   const out: Candidate[] = [];
   const seen = new Set<string>();
   const add = (c: Candidate) => {

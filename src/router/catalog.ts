@@ -45,6 +45,9 @@ export class Catalog {
   private entries = new Map<string, Entry>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private config!: ResolvedConfig;
+  /** Bumped whenever any provider's model list changes: cached resolutions built on an older
+   *  generation are stale (see candidates.ts). */
+  generation = 0;
 
   /** Adopts a (new) config: configured catalogs at once, discovered ones in the background. */
   async load(config: ResolvedConfig, opts: { wait?: boolean } = {}): Promise<void> {
@@ -61,6 +64,7 @@ export class Catalog {
       pending.push(this.discover(p, next));
     }
     this.entries = next;
+    this.generation++;
     if (!this.timer) {
       this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
       this.timer.unref?.();
@@ -70,6 +74,14 @@ export class Catalog {
   }
 
   private async discover(p: ResolvedProvider, into: Map<string, Entry> = this.entries): Promise<void> {
+    try {
+      await this.fetchEntry(p, into);
+    } finally {
+      this.generation++;
+    }
+  }
+
+  private async fetchEntry(p: ResolvedProvider, into: Map<string, Entry>): Promise<void> {
     const adapter = adapterFor(p.type);
     if (!adapter?.listModels) {
       into.set(p.id, { models: [], index: new Map(), configured: false, fetchedAt: Date.now() });

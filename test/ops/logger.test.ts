@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import path from "node:path";
 import { resolveConfig } from "../../src/config/resolve";
 import { createLogger, REDACTED } from "../../src/log/logger";
 import { configSecrets } from "../../src/log/redact";
@@ -77,3 +78,21 @@ test("short strings are not treated as secrets", () => {
   const config = resolveConfig({ providers: { up: { type: "openai", keys: ["abc"] } } });
   expect(configSecrets(config)).toEqual([]);
 });
+
+// stdout lines are batched (one write per ~20 ms); exiting must still write every one, in order,
+// whether the process exits, throws, or just ends — with a reader slower than the writer.
+for (const how of ["exit", "throw", "end"] as const)
+  test(`batched stdout lines are all written, in order, when the process ${how === "end" ? "ends" : how + "s"}`, async () => {
+    const script = `
+      import { createLogger } from ${JSON.stringify(path.resolve(import.meta.dir, "../../src/log/logger.ts"))};
+      const log = createLogger({ pretty: false, level: "info" });
+      for (let i = 0; i < 3000; i++) log.info("line", { i, pad: "x".repeat(64) });
+      ${how === "exit" ? "process.exit(3);" : how === "throw" ? 'throw new Error("boom");' : ""}`;
+    const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe", env: { ...process.env, LMRELAY_LOG_FORMAT: "json" } });
+    await Bun.sleep(200); // let the pipe fill: the exit flush must wait for the reader
+    const out = await new Response(proc.stdout).text();
+    expect(await proc.exited).toBe(how === "exit" ? 3 : how === "throw" ? 1 : 0);
+    const lines = out.trimEnd().split("\n");
+    expect(lines).toHaveLength(3000);
+    expect(lines.map((l) => JSON.parse(l).i)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+  });
