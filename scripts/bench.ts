@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     log("measuring lmrelay's own CPU per request in process…");
     const inproc = await runInprocPhase(root);
 
-    const v = verdicts({ load, streams, idleRssMb, openStreams, startupMs: startup.medianMs });
+    const v = verdicts({ load, streams, idleRssMb, openStreams, startupMs: startup.medianMs, serviceStartupMs: startup.service.medianMs });
     const text = [
       `lmrelay benchmark — ${meta.date}, commit ${meta.commit}, Bun ${meta.bun}, ${meta.cpu} × ${meta.cores}`,
       `${opts.rounds} interleaved rounds of ${opts.seconds} s per cell; medians. Gateway on core 0, load + upstream on core 1.`,
@@ -170,6 +170,7 @@ async function main(): Promise<void> {
       "",
       `RSS idle ${idleRssMb.toFixed(1)} MB, idle after load ${after.rss.toFixed(1)} MB, peak ${after.peak.toFixed(1)} MB, with ${opts.open} open streams ${openStreams[0]!.rssMb.toFixed(0)} MB`,
       `start-up to first answered chat request: median ${startup.medianMs.toFixed(0)} ms (min ${startup.minMs.toFixed(0)}, first run with a fresh database ${startup.firstMs.toFixed(0)} ms, ${startup.runsMs.length} runs)`,
+      `start-up as the systemd unit runs it (BUN_CONFIG_MAX_HTTP_REQUESTS set, no re-exec): median ${startup.service.medianMs.toFixed(0)} ms (min ${startup.service.minMs.toFixed(0)}, ${startup.service.runsMs.length} runs)`,
       `audit rows written during the run: ${auditRows}`,
       "",
       openStreamsTable(openStreams),

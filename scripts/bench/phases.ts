@@ -108,15 +108,32 @@ export async function stopStack(stack: Stack): Promise<void> {
   await Promise.all([stopChild(stack.gateway), stopChild(stack.bare), stopChild(stack.upstream), stopChild(stack.client)]);
 }
 
-/** Spawn → first relayed chat answer, `runs` times (the first with a fresh database). */
-export async function runStartup(stack: Stack, runs: number): Promise<{ runsMs: number[]; medianMs: number; minMs: number; firstMs: number }> {
-  stack.log(`measuring start-up (${runs} runs)…`);
-  const runsMs: number[] = [];
+export interface StartupStats {
+  runsMs: number[];
+  medianMs: number;
+  minMs: number;
+  /** The first run, with a fresh database. */
+  firstMs: number;
+}
+
+function startupStats(runsMs: number[]): StartupStats {
+  return { runsMs, medianMs: median(runsMs), minMs: Math.min(...runsMs), firstMs: runsMs[0]! };
+}
+
+/** Spawn → first relayed chat answer, `runs` times per way, the two ways interleaved: plain (serve
+ *  re-executes itself to raise the fetch limit) and as the systemd unit runs it (variable set, no
+ *  re-exec). The plain way goes first, so its first run has the fresh database. */
+export async function runStartup(stack: Stack, runs: number): Promise<StartupStats & { service: StartupStats }> {
+  stack.log(`measuring start-up (${runs} runs plain, ${runs} as the service runs it)…`);
+  const plain: number[] = [];
+  const service: number[] = [];
   for (let i = 0; i < runs; i++) {
-    runsMs.push(await startGateway(stack, gatewayCommand(stack), "startup.log"));
+    plain.push(await startGateway(stack, gatewayCommand(stack), "startup.log"));
+    await stopChild(stack.gateway);
+    service.push(await startGateway(stack, gatewayCommand(stack), "startup.log", FETCH_ENV));
     await stopChild(stack.gateway);
   }
-  return { runsMs, medianMs: median(runsMs), minMs: Math.min(...runsMs), firstMs: runsMs[0]! };
+  return { ...startupStats(plain), service: startupStats(service) };
 }
 
 function loadTargets(stack: Stack): { target: Target; url: string; key?: string; pid?: number }[] {

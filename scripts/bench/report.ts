@@ -189,6 +189,8 @@ export interface VerdictInput {
   idleRssMb: number;
   openStreams: OpenStreamsRun[];
   startupMs?: number;
+  /** Started as the systemd unit runs it (the fetch-limit variable set: no re-exec). */
+  serviceStartupMs?: number;
 }
 
 /** The issue's targets, each checked against this run (null: not measured in this mode). */
@@ -240,6 +242,8 @@ export function verdicts(m: VerdictInput): Verdict[] {
   }
   out.push({ target: "idle RSS", measured: `${f(m.idleRssMb, 1)} MB`, limit: "≤ 60 MB", pass: m.idleRssMb <= 60 });
   if (m.startupMs !== undefined) out.push({ target: "binary start-up to first answered request", measured: `${f(m.startupMs, 0)} ms`, limit: "≤ 150 ms", pass: m.startupMs <= 150 });
+  if (m.serviceStartupMs !== undefined)
+    out.push({ target: "binary start-up, as the service runs it (variable set)", measured: `${f(m.serviceStartupMs, 0)} ms`, limit: "≤ 150 ms", pass: m.serviceStartupMs <= 150 });
   return out;
 }
 
