@@ -48,10 +48,6 @@ export function newEntry(provider: string, fp: string, model: string, now: numbe
   return { provider, fp, model, success: 1, limited: 0, updatedAt: now, samples: 0, consecutiveFailures: 0, backoffLevel: 0 };
 }
 
-export function scopeKey(provider: string, fp = "", model = ""): string {
-  return `${provider}\u0000${fp}\u0000${model}`;
-}
-
 function fade(now: number, since: number): number {
   return now <= since ? 1 : 0.5 ** ((now - since) / HALF_LIFE_MS);
 }

@@ -33,8 +33,32 @@ export interface LimitState {
   resetMs?: number;
 }
 
-const OPENAI_LIMITS = ["requests", "tokens"];
-const ANTHROPIC_LIMITS = ["requests", "tokens", "input-tokens", "output-tokens"];
+interface LimitHeaders {
+  name: string;
+  limit: string;
+  remaining: string;
+  reset: string;
+  /** Anthropic resets are RFC 3339 instants; OpenAI's are Go durations. */
+  instant: boolean;
+}
+
+// Header names built once: every answer is checked, and most carry none of them.
+const LIMIT_HEADERS: readonly LimitHeaders[] = [
+  ...["requests", "tokens"].map((name) => ({
+    name,
+    limit: `x-ratelimit-limit-${name}`,
+    remaining: `x-ratelimit-remaining-${name}`,
+    reset: `x-ratelimit-reset-${name}`,
+    instant: false,
+  })),
+  ...["requests", "tokens", "input-tokens", "output-tokens"].map((name) => ({
+    name,
+    limit: `anthropic-ratelimit-${name}-limit`,
+    remaining: `anthropic-ratelimit-${name}-remaining`,
+    reset: `anthropic-ratelimit-${name}-reset`,
+    instant: true,
+  })),
+];
 
 function num(v: string | null): number | undefined {
   if (v === null || v.trim() === "") return undefined;
@@ -42,25 +66,23 @@ function num(v: string | null): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+function resetOf(reset: string, instant: boolean, now: number): number | undefined {
+  if (!instant) return parseDurationMs(reset);
+  const at = Date.parse(reset);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 /** Every rate limit the headers describe (empty when the upstream sends none). */
 export function readLimits(headers: Headers, now = Date.now()): LimitState[] {
   const out: LimitState[] = [];
-  for (const name of OPENAI_LIMITS) {
-    const remaining = num(headers.get(`x-ratelimit-remaining-${name}`));
-    const reset = headers.get(`x-ratelimit-reset-${name}`);
+  for (let i = 0; i < LIMIT_HEADERS.length; i++) {
+    const h = LIMIT_HEADERS[i]!;
+    const rawRemaining = headers.get(h.remaining);
+    const reset = headers.get(h.reset);
+    if (reset === null && rawRemaining === null) continue;
+    const remaining = num(rawRemaining);
     if (remaining === undefined && reset === null) continue;
-    out.push({ name, limit: num(headers.get(`x-ratelimit-limit-${name}`)), remaining, resetMs: reset === null ? undefined : parseDurationMs(reset) });
-  }
-  for (const name of ANTHROPIC_LIMITS) {
-    const remaining = num(headers.get(`anthropic-ratelimit-${name}-remaining`));
-    const reset = headers.get(`anthropic-ratelimit-${name}-reset`);
-    if (remaining === undefined && reset === null) continue;
-    let resetMs: number | undefined;
-    if (reset !== null) {
-      const at = Date.parse(reset);
-      resetMs = Number.isNaN(at) ? undefined : Math.max(0, at - now);
-    }
-    out.push({ name, limit: num(headers.get(`anthropic-ratelimit-${name}-limit`)), remaining, resetMs });
+    out.push({ name: h.name, limit: num(headers.get(h.limit)), remaining, resetMs: reset === null ? undefined : resetOf(reset, h.instant, now) });
   }
   return out;
 }

@@ -10,10 +10,10 @@ import {
   observe,
   observeLatency,
   rampShare,
-  scopeKey,
   successNow,
 } from "./entry";
 import { backoffMs, readLimits, remainingShare } from "./ratelimit";
+import { HealthScopes } from "./scopes";
 import type { Block, CandidateHealth, HealthEffect } from "./types";
 
 export type { Block, CandidateHealth, HealthEffect } from "./types";
@@ -34,7 +34,7 @@ const BACKOFF_BASE_MS = 1000;
 const RAMP_MAX_MS = 60_000;
 
 export class HealthTracker {
-  private entries = new Map<string, HealthEntry>();
+  private entries = new HealthScopes();
   private dirty = new Set<HealthEntry>();
   private removed: HealthEntry[] = [];
   private readonly now: () => number;
@@ -53,17 +53,11 @@ export class HealthTracker {
   }
 
   private entry(provider: string, fp = "", model = ""): HealthEntry {
-    const k = scopeKey(provider, fp, model);
-    let e = this.entries.get(k);
-    if (!e) {
-      e = newEntry(provider, fp, model, this.now());
-      this.entries.set(k, e);
-    }
-    return e;
+    return this.entries.get(provider, fp, model) ?? this.entries.set(newEntry(provider, fp, model, this.now()));
   }
 
   private peek(provider: string, fp = "", model = ""): HealthEntry | undefined {
-    return this.entries.get(scopeKey(provider, fp, model));
+    return this.entries.get(provider, fp, model);
   }
 
   /**
@@ -73,9 +67,9 @@ export class HealthTracker {
    */
   adopt(config: ResolvedConfig): void {
     this.config = config;
-    for (const [k, e] of this.entries) {
+    for (const e of this.entries.values()) {
       if (!this.stillConfigured(e)) {
-        this.entries.delete(k);
+        this.entries.delete(e);
         this.dirty.delete(e);
         this.removed.push(e);
         continue;
@@ -101,7 +95,7 @@ export class HealthTracker {
     let n = 0;
     for (const row of rows) {
       if (!this.stillConfigured(row)) continue;
-      this.entries.set(scopeKey(row.provider, row.fp, row.model), { ...row, disabled: undefined });
+      this.entries.set({ ...row, disabled: undefined });
       n++;
     }
     return n;
@@ -118,7 +112,7 @@ export class HealthTracker {
 
   /** Gives back records a failed write could not store. */
   requeue(changed: HealthEntry[], removed: HealthEntry[]): void {
-    for (const e of changed) if (this.entries.get(scopeKey(e.provider, e.fp, e.model)) === e) this.dirty.add(e);
+    for (const e of changed) if (this.peek(e.provider, e.fp, e.model) === e) this.dirty.add(e);
     this.removed.push(...removed);
   }
 
@@ -164,7 +158,9 @@ export class HealthTracker {
   /** Health of a (provider, model) candidate: its usable keys' records combined. */
   candidateHealth(provider: ResolvedProvider, model: string): CandidateHealth {
     const now = this.now();
-    const keys: (ResolvedKey | undefined)[] = provider.keys.length ? provider.keys.filter((k) => k.allowsModel(model)) : [undefined];
+    const keys = provider.keys;
+    // A keyless provider has one target, as if it had one key (fingerprint "-").
+    const n = keys.length || 1;
     let usable = 0;
     let score = 0;
     let success = 0;
@@ -174,7 +170,9 @@ export class HealthTracker {
     let ttft = 0;
     let ttftN = 0;
     let lastAt: number | undefined;
-    for (const key of keys) {
+    for (let i = 0; i < n; i++) {
+      const key: ResolvedKey | undefined = keys[i];
+      if (key && !key.allowsModel(model)) continue;
       const t = this.peek(provider.id, key?.fingerprint ?? "-", model);
       if (t) {
         samples += t.samples;

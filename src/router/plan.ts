@@ -1,6 +1,6 @@
 import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
 import { priceFor } from "../governance/pricing";
-import type { CandidateHealth, HealthTracker } from "../health/tracker";
+import type { Block, CandidateHealth, HealthTracker } from "../health/tracker";
 import { adapterFor } from "../upstream/registry";
 import { type Capability, type CapabilityBook, capabilitySkipReason, lacking, type ModelCapabilities } from "./capabilities";
 import type { Candidate } from "./candidates";
@@ -70,14 +70,22 @@ export function planCandidates(input: PlanInput): Plan {
     const missing = lacking(capabilities, input.needs);
     if (missing) return skip(c, capabilitySkipReason(missing));
     if (provider.keys.length) {
-      const keys = provider.keys.filter((k) => k.allowsModel(model));
-      if (keys.length === 0) return skip(c, "no key allows this model");
-      const blocks = keys.map((k) => health.keyBlock(provider.id, k, model));
-      if (blocks.every((b) => b)) {
+      // One pass, no arrays: this runs for every candidate of every request.
+      let allowed = false;
+      let first: Block | undefined;
+      for (const k of provider.keys) {
+        if (!k.allowsModel(model)) continue;
+        allowed = true;
+        const b = health.keyBlock(provider.id, k, model);
+        if (!b) {
+          first = undefined;
+          break;
+        }
         // Report the block that ends first: that is when this candidate is back.
-        const first = blocks.reduce((a, b) => ((b!.until ?? Infinity) < (a!.until ?? Infinity) ? b : a))!;
-        return skip(c, first.reason, first.until);
+        if (!first || (b.until ?? Infinity) < (first.until ?? Infinity)) first = b;
       }
+      if (!allowed) return skip(c, "no key allows this model");
+      if (first) return skip(c, first.reason, first.until);
     } else {
       const block = health.keyBlock(provider.id, undefined, model);
       if (block) return skip(c, block.reason, block.until);

@@ -75,6 +75,31 @@ describe("readLimits / remainingShare", () => {
   });
 
   test("no limit known → undefined share", () => expect(remainingShare([])).toBeUndefined());
+
+  test("every limit of both spellings, in order; a reset alone counts, a blank remaining alone does not", () => {
+    const limits = readLimits(
+      new Headers({
+        "x-ratelimit-reset-tokens": "1m30s",
+        "x-ratelimit-remaining-requests": " ",
+        "anthropic-ratelimit-requests-limit": "50",
+        "anthropic-ratelimit-requests-remaining": "7",
+        "anthropic-ratelimit-input-tokens-remaining": "0",
+        "anthropic-ratelimit-input-tokens-reset": "2025-06-01T12:00:04Z",
+        "anthropic-ratelimit-output-tokens-reset": "not a date",
+      }),
+      NOW,
+    );
+    expect(limits).toEqual([
+      { name: "tokens", limit: undefined, remaining: undefined, resetMs: 90_000 },
+      { name: "requests", limit: 50, remaining: 7, resetMs: undefined },
+      { name: "input-tokens", limit: undefined, remaining: 0, resetMs: 4000 },
+      { name: "output-tokens", limit: undefined, remaining: undefined, resetMs: undefined },
+    ]);
+  });
+
+  test("headers without rate limits → none", () => {
+    expect(readLimits(new Headers({ "content-type": "application/json", "x-request-id": "r1" }), NOW)).toEqual([]);
+  });
 });
 
 describe("backoffMs: exponential with equal jitter, capped", () => {
