@@ -1,5 +1,5 @@
 import { validateMessagesRequest } from "./anthropic-validate";
-import { type FakeReply, type FakeState, type FakeUpstream, type RecordedRequest, applyFault, chunkedBody, record } from "./common";
+import { type FakeReply, type FakeState, type FakeUpstream, type RecordedRequest, applyFault, chunkedBody, fakeControls, record } from "./common";
 
 // A fake Anthropic Messages API on 127.0.0.1: the real wire format (JSON answers and the full SSE
 // event sequence with pings), the real auth and request checks, and queued faults.
@@ -195,12 +195,5 @@ export async function startAnthropicFake(opts: AnthropicFakeOptions = {}): Promi
       return errorResponse(404, "not_found_error", `Not found: ${request.method} ${url.pathname}`);
     },
   });
-  return Object.assign(fake, {
-    url: `http://127.0.0.1:${server.port}`,
-    port: server.port!,
-    requests: state.requests,
-    fail: (...faults: Parameters<FakeUpstream["fail"]>) => void state.faults.push(...faults),
-    reply: (r: AnthropicFakeReply) => void (state.replyWith = r),
-    stop: () => server.stop(true),
-  });
+  return Object.assign(fake, fakeControls<AnthropicFakeReply>(server, state));
 }

@@ -1,10 +1,10 @@
 import {
   applyFault,
   chunkedBody,
+  fakeControls,
   type FakeReply,
   type FakeState,
   type FakeUpstream,
-  type Fault,
   record,
 } from "./common";
 
@@ -225,20 +225,5 @@ export async function startCohereFake(opts: CohereFakeOptions = {}): Promise<Coh
     },
   });
 
-  const port = server.port!;
-  Object.assign(fake, {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests: state.requests,
-    fail(...faults: Fault[]) {
-      state.faults.push(...faults);
-    },
-    reply(r: CohereFakeReply) {
-      state.replyWith = r;
-    },
-    async stop() {
-      await server.stop(true);
-    },
-  });
-  return fake;
+  return Object.assign(fake, fakeControls<CohereFakeReply>(server, state));
 }

@@ -110,3 +110,15 @@ export async function applyFault(state: FakeState): Promise<Response | { cutAfte
       return { cutAfter: f.afterChunks };
   }
 }
+
+/** The controls every fake exposes over its server and state (url, recorded requests, faults, replies). */
+export function fakeControls<R>(server: Bun.Server<unknown>, state: { requests: RecordedRequest[]; faults: Fault[]; replyWith: R }) {
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port!,
+    requests: state.requests,
+    fail: (...faults: Fault[]) => void state.faults.push(...faults),
+    reply: (r: R) => void (state.replyWith = r),
+    stop: () => server.stop(true),
+  };
+}

@@ -1,4 +1,4 @@
-import { applyFault, chunkedBody, type FakeReply, type FakeState, type FakeUpstream, type Fault, record } from "./common";
+import { applyFault, chunkedBody, fakeControls, type FakeReply, type FakeState, type FakeUpstream, record } from "./common";
 import { validateGenerateContent } from "./gemini-validate";
 
 // A fake Gemini API (v1beta) on 127.0.0.1 in the exact wire format: generateContent, and
@@ -246,20 +246,5 @@ export async function startGeminiFake(opts: GeminiFakeOptions = {}): Promise<Gem
     },
   });
 
-  const port = server.port!;
-  Object.assign(fake, {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests: state.requests,
-    fail(...faults: Fault[]) {
-      state.faults.push(...faults);
-    },
-    reply(r: GeminiFakeReply) {
-      state.replyWith = r;
-    },
-    async stop() {
-      await server.stop(true);
-    },
-  });
-  return fake;
+  return Object.assign(fake, fakeControls<GeminiFakeReply>(server, state));
 }

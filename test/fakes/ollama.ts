@@ -1,4 +1,4 @@
-import { applyFault, chunkedBody, type FakeReply, type FakeState, type FakeUpstream, type Fault, record } from "./common";
+import { applyFault, chunkedBody, fakeControls, type FakeReply, type FakeState, type FakeUpstream, record } from "./common";
 import { validateChatBody, validateGenerateBody } from "./ollama-validate";
 
 // A fake Ollama server on 127.0.0.1 speaking the exact native wire format: `/api/chat` and
@@ -281,21 +281,10 @@ export async function startOllamaFake(opts: OllamaFakeOptions = {}): Promise<Oll
   });
 
   const fake: OllamaFake = {
-    url: `http://127.0.0.1:${server.port}`,
-    port: server.port!,
-    requests: state.requests,
+    ...fakeControls<OllamaFakeReply>(server, state),
     models: opts.models ?? [...DEFAULT_MODELS],
-    fail(...faults: Fault[]) {
-      state.faults.push(...faults);
-    },
-    reply(r: OllamaFakeReply) {
-      state.replyWith = r;
-    },
     failMidStream(message: string, afterLines = 1) {
       midStream.push({ message, afterLines });
-    },
-    async stop() {
-      await server.stop(true);
     },
   };
   return fake;

@@ -1,4 +1,4 @@
-import { applyFault, chunkedBody, type FakeReply, type FakeState, type FakeUpstream, type Fault, record } from "./common";
+import { applyFault, chunkedBody, fakeControls, type FakeReply, type FakeState, type FakeUpstream, record } from "./common";
 
 // A fake OpenAI API on 127.0.0.1 speaking the exact wire format (openai.md): Chat Completions JSON
 // and SSE (role chunk, content pieces, tool-call fragments, empty-delta finish chunk, a `choices: []`
@@ -112,14 +112,7 @@ async function startFake(flavour: Flavour, models?: string[]): Promise<OpenAIFak
     },
   });
 
-  return Object.assign(fake, {
-    url: `http://127.0.0.1:${server.port}`,
-    port: server.port!,
-    requests: state.requests,
-    fail: (...faults: Fault[]) => void state.faults.push(...faults),
-    reply: (r: OpenAIFakeReply) => void (state.replyWith = r),
-    stop: () => server.stop(true),
-  });
+  return Object.assign(fake, fakeControls<OpenAIFakeReply>(server, state));
 }
 
 function checkAuth(flavour: Flavour, headers: Headers): Response | undefined {
