@@ -1,15 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { parseNdjson, parseSse } from "../../src/core/sse";
+import { collect } from "../helpers/async";
 
 async function* chunks(parts: Uint8Array[]) {
   for (const p of parts) yield p;
 }
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 /** Every way of cutting `bytes` in two. */
 function splits(bytes: Uint8Array): Uint8Array[][] {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { resolveConfig } from "../../src/config/resolve";
-import { GatewayError } from "../../src/core/errors";
 import { foldEvents } from "../../src/core/fold";
 import type { ChatRequest, StreamEvent } from "../../src/core/types";
 import { anthropicAdapter } from "../../src/upstream/anthropic";
 import { adapterFor } from "../../src/upstream/registry";
 import type { UpstreamCall } from "../../src/upstream/types";
 import { type AnthropicFake, anthropicErrorBody, startAnthropicFake } from "../fakes/anthropic";
+import { collect, rejection } from "../helpers/async";
 
 // The adapter end to end against the fake Anthropic API: HTTP and headers, stream and non-stream
 // decoding, the pitfall repairs accepted by the API's own checks, errors, model listing.
@@ -37,20 +37,7 @@ const req = (over: Partial<ChatRequest> = {}): ChatRequest => ({
   ...over,
 });
 
-async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const ev of events) out.push(ev);
-  return out;
-}
 
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  const err = await p.then(
-    () => undefined,
-    (e) => e,
-  );
-  expect(err).toBeInstanceOf(GatewayError);
-  return err as GatewayError;
-}
 
 const weather = { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } };
 

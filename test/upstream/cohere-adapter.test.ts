@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { resolveConfig } from "../../src/config/resolve";
-import { GatewayError } from "../../src/core/errors";
 import { foldEvents } from "../../src/core/fold";
 import type { ChatRequest, StreamEvent } from "../../src/core/types";
 import { cohereAdapter } from "../../src/upstream/cohere/adapter";
 import { adapterFor } from "../../src/upstream/registry";
 import type { UpstreamCall } from "../../src/upstream/types";
 import { type CohereFake, startCohereFake } from "../fakes/cohere";
+import { collect, rejection } from "../helpers/async";
 
 // The adapter end to end against the fake Cohere API: HTTP, auth, stream and non-stream decoding,
 // error classification, embed batching, model listing.
@@ -41,20 +41,7 @@ const req = (over: Partial<ChatRequest> = {}): ChatRequest => ({
   ...over,
 });
 
-async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const ev of events) out.push(ev);
-  return out;
-}
 
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  const err = await p.then(
-    () => undefined,
-    (e) => e,
-  );
-  expect(err).toBeInstanceOf(GatewayError);
-  return err as GatewayError;
-}
 
 test("the registry maps the cohere provider type to this adapter", () => {
   expect(adapterFor("cohere")).toBe(cohereAdapter);

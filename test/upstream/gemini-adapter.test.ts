@@ -9,6 +9,7 @@ import { geminiFunctionName } from "../../src/upstream/gemini/names";
 import { adapterFor } from "../../src/upstream/registry";
 import type { UpstreamCall } from "../../src/upstream/types";
 import { FAKE_GEMINI_KEY, FAKE_THOUGHT_SIGNATURE, type GeminiFake, geminiErrorBody, startGeminiFake } from "../fakes/gemini";
+import { collect, rejection } from "../helpers/async";
 
 // The adapter against the fake Gemini API over real HTTP: URLs, headers, streaming and whole
 // answers, tool-call round trips, every fault, error classification, embeddings, model list.
@@ -38,20 +39,7 @@ const ask = (text: string, over: Partial<ChatRequest> = {}): ChatRequest => ({
   ...over,
 });
 
-async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const ev of events) out.push(ev);
-  return out;
-}
 
-async function failure(p: Promise<unknown>): Promise<GatewayError> {
-  const err = await p.then(
-    () => undefined,
-    (e) => e,
-  );
-  expect(err).toBeInstanceOf(GatewayError);
-  return err as GatewayError;
-}
 
 describe("gemini adapter", () => {
   test("is registered for the gemini provider type", () => {
@@ -138,7 +126,7 @@ describe("gemini adapter", () => {
     const sentBefore = fake.requests.length;
     const bad = ask("x");
     bad.messages[0]!.content.push({ type: "image", source: { kind: "url", url: "http://127.0.0.1:1/cat.png" } });
-    const err = await failure(geminiAdapter.chat(bad, call()));
+    const err = await rejection(geminiAdapter.chat(bad, call()));
     expect(err.kind).toBe("invalid_request");
     expect(err.message).toStartWith("lmrelay: could not fetch image");
     expect(fake.requests.length).toBe(sentBefore);
@@ -146,7 +134,7 @@ describe("gemini adapter", () => {
 
   test("a blocked prompt is a content_filter error before the answer begins", async () => {
     fake.reply({ blockReason: "SAFETY" });
-    const err = await failure(geminiAdapter.chat(ask("bad"), call()));
+    const err = await rejection(geminiAdapter.chat(ask("bad"), call()));
     expect([err.kind, err.status, err.code, err.provider]).toEqual(["content_filter", 400, "SAFETY", "gem"]);
     fake.reply({});
   });
@@ -154,7 +142,7 @@ describe("gemini adapter", () => {
 
 describe("gemini adapter errors", () => {
   test("a bad key (400 API_KEY_INVALID) → authentication, 401, key never in the message", async () => {
-    const err = await failure(geminiAdapter.chat(ask("hi"), call("gemini-2.5-flash", 1)));
+    const err = await rejection(geminiAdapter.chat(ask("hi"), call("gemini-2.5-flash", 1)));
     expect(err.kind).toBe("authentication");
     expect(err.status).toBe(401);
     expect(err.code).toBe("API_KEY_INVALID");
@@ -171,7 +159,7 @@ describe("gemini adapter errors", () => {
         { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "13s" },
       ]),
     });
-    const err = await failure(geminiAdapter.chat(ask("hi", { stream: true }), call()));
+    const err = await rejection(geminiAdapter.chat(ask("hi", { stream: true }), call()));
     expect([err.kind, err.status, err.retryAfterMs]).toEqual(["rate_limited", 429, 13_000]);
     expect(err.message).toBe("gem: Quota exceeded for metric generate_content_free_tier_requests.");
   });
@@ -184,7 +172,7 @@ describe("gemini adapter errors", () => {
     );
     const kinds = [];
     for (let i = 0; i < 3; i++) {
-      const err = await failure(geminiAdapter.chat(ask("hi"), call()));
+      const err = await rejection(geminiAdapter.chat(ask("hi"), call()));
       kinds.push([err.kind, err.status]);
     }
     expect(kinds).toEqual([
@@ -192,14 +180,14 @@ describe("gemini adapter errors", () => {
       ["timeout", 504],
       ["upstream_error", 500],
     ]);
-    const missing = await failure(geminiAdapter.chat(ask("hi"), call("gemini-9-ultra")));
+    const missing = await rejection(geminiAdapter.chat(ask("hi"), call("gemini-9-ultra")));
     expect([missing.kind, missing.status]).toEqual(["not_found", 404]);
     expect(missing.message).toStartWith("gem: models/gemini-9-ultra is not found");
   });
 
   test("a request Gemini refuses is invalid_request with Gemini's message", async () => {
     const req = ask("hi", { stop: ["a", "b", "c", "d", "e", "f"] });
-    const err = await failure(geminiAdapter.chat(req, call()));
+    const err = await rejection(geminiAdapter.chat(req, call()));
     expect([err.kind, err.status]).toEqual(["invalid_request", 400]);
     expect(err.message).toContain("at most 5 stop sequences");
   });
@@ -222,21 +210,21 @@ describe("gemini adapter errors", () => {
 
   test("a non-stream body cut or not JSON → upstream_error", async () => {
     fake.fail({ kind: "cut", afterChunks: 1 }, { kind: "badJson" });
-    const cut = await failure(geminiAdapter.chat(ask("hi"), call()));
+    const cut = await rejection(geminiAdapter.chat(ask("hi"), call()));
     expect(cut.kind).toBe("upstream_error");
-    const bad = await failure(geminiAdapter.chat(ask("hi"), call()));
+    const bad = await rejection(geminiAdapter.chat(ask("hi"), call()));
     expect([bad.kind, bad.code]).toEqual(["upstream_error", "bad_response"]);
   });
 
   test("a hung upstream ends with the call's signal", async () => {
     fake.fail({ kind: "hang" });
-    const err = await failure(geminiAdapter.chat(ask("hi"), call("gemini-2.5-flash", 0, AbortSignal.timeout(150))));
+    const err = await rejection(geminiAdapter.chat(ask("hi"), call("gemini-2.5-flash", 0, AbortSignal.timeout(150))));
     expect(err.kind).toBe("timeout");
   });
 
   test("a refused connection is an upstream_error the router can fail over from", async () => {
     const dead = { ...provider, baseUrl: "http://127.0.0.1:1" };
-    const err = await failure(geminiAdapter.chat(ask("hi"), { target: { provider: dead, key: provider.keys[0], model: "gemini-2.5-flash" }, signal: AbortSignal.timeout(2_000) }));
+    const err = await rejection(geminiAdapter.chat(ask("hi"), { target: { provider: dead, key: provider.keys[0], model: "gemini-2.5-flash" }, signal: AbortSignal.timeout(2_000) }));
     expect([err.kind, err.code]).toEqual(["upstream_error", "connection_error"]);
   });
 });
@@ -270,7 +258,7 @@ describe("gemini embeddings and models", () => {
   });
 
   test("embedding errors are classified like chat errors", async () => {
-    const err = await failure(geminiAdapter.embed!({ model: "gemini-embedding-001", input: ["a", "b"] }, call("gemini-embedding-001", 1)));
+    const err = await rejection(geminiAdapter.embed!({ model: "gemini-embedding-001", input: ["a", "b"] }, call("gemini-embedding-001", 1)));
     expect(err.kind).toBe("authentication");
   });
 

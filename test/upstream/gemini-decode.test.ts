@@ -6,6 +6,7 @@ import { decodeGeminiResponse, decodeGeminiStream, type GeminiDecodeContext } fr
 import { classifyGeminiError, geminiStreamError, parseDuration } from "../../src/upstream/gemini/errors";
 import { FunctionNames } from "../../src/upstream/gemini/names";
 import { SignatureCache } from "../../src/upstream/gemini/signatures";
+import { collect } from "../helpers/async";
 
 // GenerateContentResponse(s) → canonical events, for whole answers and for SSE streams split at
 // any byte; finish reasons, usage, function calls, blocked prompts, errors inside a stream.
@@ -23,11 +24,6 @@ async function* bytes(text: string, cuts: number[]): AsyncGenerator<Uint8Array> 
   }
 }
 
-async function collect(it: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const ev of it) out.push(ev);
-  return out;
-}
 
 const sse = (chunks: unknown[]) => chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`).join("");
 

@@ -4,6 +4,7 @@ import { type AnthropicFake, FAKE_ANTHROPIC_KEY, startAnthropicFake } from "../.
 import { type OllamaFake, startOllamaFake } from "../../fakes/ollama";
 import { type OpenAIFake, startOpenAIFake } from "../../fakes/openai";
 import { startGateway, type TestGateway } from "../../helpers/gateway";
+import { collect } from "../../helpers/async";
 
 // Ollama clients through lmrelay to real-wire fake upstreams: an Ollama server (same protocol, so
 // Ollama-only options must survive), OpenAI and Anthropic (tool results need ids Ollama never sent).
@@ -44,11 +45,6 @@ beforeEach(() => {
 
 const lastBody = (fake: { requests: { path: string; body: any }[] }, path: string) => fake.requests.filter((r) => r.path === path).at(-1)!.body;
 
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const p of stream) out.push(p);
-  return out;
-}
 
 describe("to an Ollama upstream", () => {
   test("plain model name, stream: text and usage counts equal to the upstream's", async () => {
