@@ -1,22 +1,16 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { binaryInEmptyDir, listeningUrl } from "../helpers/binary";
 
 // Issue 2, point 3: the compiled binary, copied alone into an empty folder beside a TypeScript
 // config that imports from "lmrelay", loads that config and serves. No node_modules anywhere.
 
-const root = path.resolve(import.meta.dir, "../..");
 let dir: string;
 let binary: string;
 
 beforeAll(() => {
-  const build = Bun.spawnSync(["bun", "run", "build"], { cwd: root, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
-  dir = mkdtempSync(path.join(tmpdir(), "lmrelay-bin-"));
-  binary = path.join(dir, "lmrelay");
-  copyFileSync(path.join(root, "dist/lmrelay"), binary);
-  Bun.spawnSync(["chmod", "+x", binary]);
+  ({ dir, binary } = binaryInEmptyDir("lmrelay-bin-"));
   writeFileSync(
     path.join(dir, "lmrelay.config.ts"),
     `import { defineConfig, env } from "lmrelay";
@@ -67,17 +61,7 @@ test("check reports a bad config with file, field and reason", () => {
 test("serve answers an OpenAI request through the echo provider", async () => {
   const proc = Bun.spawn([binary, "serve"], { cwd: dir, env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
   try {
-    const reader = proc.stdout.getReader();
-    let out = "";
-    let url: string | undefined;
-    const until = Date.now() + 15_000;
-    while (!url && Date.now() < until) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-      url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
-    }
-    reader.releaseLock();
+    const { url } = await listeningUrl(proc.stdout);
     expect(url).toBeDefined();
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: "POST",

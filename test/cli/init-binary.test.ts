@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseUnit } from "../../src/cli/service-unit";
+import { binaryInEmptyDir, listeningUrl } from "../helpers/binary";
 
 // The operations commands from the compiled binary alone (copied into an empty folder, no
 // node_modules): `init` writes its embedded templates, `service install` names the binary itself,
@@ -14,12 +14,7 @@ let binary: string;
 const env = { PATH: "/usr/bin:/bin" };
 
 beforeAll(() => {
-  const build = Bun.spawnSync(["bun", "run", "build"], { cwd: root, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
-  dir = mkdtempSync(path.join(tmpdir(), "lmrelay-init-bin-"));
-  binary = path.join(dir, "lmrelay");
-  copyFileSync(path.join(root, "dist/lmrelay"), binary);
-  Bun.spawnSync(["chmod", "+x", binary]);
+  ({ dir, binary } = binaryInEmptyDir("lmrelay-init-bin-"));
 }, 120_000);
 
 afterAll(() => {
@@ -55,17 +50,7 @@ test("serve --env-file serves the embedded dashboard", async () => {
     stderr: "pipe",
   });
   try {
-    const reader = proc.stdout.getReader();
-    let out = "";
-    let url: string | undefined;
-    const until = Date.now() + 15_000;
-    while (!url && Date.now() < until) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-      url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
-    }
-    reader.releaseLock();
+    const { url, out } = await listeningUrl(proc.stdout);
     expect(url).toBeDefined();
     expect(out).toContain(`"dashboard":"${url}/admin"`);
     expect(out).not.toContain("admin-key-from-env-file");
