@@ -20,10 +20,19 @@ export interface InboundDeps {
   maxBodyBytes(): number;
 }
 
+/** A route Bun's own router calls directly (no framework hooks in between). */
+export type NativeHandler = (request: Request, server: Bun.Server<unknown> | null) => Promise<Response>;
+
+/** Path → method → handler, in the shape of `Bun.serve({ routes })`. */
+export type NativeRoutes = Record<string, Partial<Record<"POST", NativeHandler>>>;
+
 /** One inbound wire protocol: its routes and its error shape. */
 export interface InboundProtocol {
   protocol: Protocol;
   /** An error before any answer byte was sent, in this protocol's shape and status. */
   errorResponse(err: GatewayError, requestId: string): Response;
+  /** The relaying endpoints, the hot path: served by Bun's router directly. */
+  nativeRoutes(deps: InboundDeps): NativeRoutes;
+  /** Everything else (model lists, liveness, refusals): Elysia routes. */
   register(app: Elysia, deps: InboundDeps): void;
 }

@@ -7,7 +7,7 @@ import { startCapture } from "../governance/capture";
 import { anthropicInbound } from "../inbound/anthropic";
 import { ollamaInbound } from "../inbound/ollama";
 import { openaiInbound } from "../inbound/openai";
-import type { HandleRequest, InboundProtocol } from "../inbound/types";
+import type { HandleRequest, InboundProtocol, NativeRoutes } from "../inbound/types";
 import type { Logger } from "../log/logger";
 import type { RequestContext } from "../router/types";
 import { registerAdminRoutes } from "./admin";
@@ -37,7 +37,15 @@ function newRequestId(): string {
   return `req_${idPrefix}${(idCounter++).toString(36).padStart(6, "0")}`;
 }
 
-export function buildApp(runtime: Runtime, log: Logger): Elysia {
+/** The HTTP app: Bun's router serves the relaying routes directly (the hot path, no framework hooks
+ *  per request); Elysia serves the rest and answers what matches nothing. */
+export interface HttpApp {
+  listen(opts: { hostname: string; port: number; maxRequestBodySize: number; idleTimeout: number }): Bun.Server<unknown>;
+  /** One request in process, no sockets (the in-process benchmark). */
+  handle(request: Request): Promise<Response>;
+}
+
+export function buildApp(runtime: Runtime, log: Logger): HttpApp {
   const handle: HandleRequest = async (request, server, protocol, work, opts) => {
     const config: ResolvedConfig = runtime.config;
     const url = request.url;
@@ -74,8 +82,11 @@ export function buildApp(runtime: Runtime, log: Logger): Elysia {
   };
 
   const deps = { gateway: runtime.gateway, handle, maxBodyBytes: () => runtime.config.server.maxBodyBytes };
+  const native: NativeRoutes = {};
+  for (const inbound of Object.values(INBOUND)) Object.assign(native, inbound.nativeRoutes(deps));
   // Elysia's methods register on the instance itself; statements keep `app` a plain Elysia type.
-  const app = new Elysia();
+  // Its listen() merges `serve.routes` into Bun's route table.
+  const app = new Elysia({ serve: { routes: native } });
   // Every answer carries x-request-id (SPEC §2): relayed ones set their own (the audit row's id);
   // the rest (health, metrics, admin, dashboard) get one here.
   app.onRequest(({ set }) => {
@@ -98,5 +109,14 @@ export function buildApp(runtime: Runtime, log: Logger): Elysia {
   registerMetricsRoute(app, runtime.metrics, () => runtime.config);
   registerAdminRoutes(app, () => runtime, log);
   registerDashboard(app, () => runtime, log);
-  return app;
+  return {
+    listen(opts) {
+      app.listen(opts);
+      return app.server!;
+    },
+    handle(request) {
+      const route = native[new URL(request.url).pathname]?.[request.method as "POST"];
+      return route ? route(request, null) : app.handle(request);
+    },
+  };
 }

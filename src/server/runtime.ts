@@ -69,13 +69,12 @@ export class Runtime {
     this.prober.start();
     const app = buildApp(this, this.log);
     const maxBody = Math.max(this.config.server.maxBodyBytes * 2, 128 * 1024 * 1024);
-    app.listen({
+    const server = app.listen({
       hostname: opts.host ?? this.config.server.host,
       port: opts.port ?? this.config.server.port,
       maxRequestBodySize: maxBody,
       idleTimeout: 255,
     });
-    const server = app.server!;
     this.server = server;
     return { url: `http://${server.hostname}:${server.port}`, port: server.port! };
   }

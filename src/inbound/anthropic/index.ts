@@ -2,7 +2,7 @@ import type { Elysia } from "elysia";
 import { lmrelayError, toGatewayError } from "../../core/errors";
 import { estimatePromptTokens } from "../../core/tokens";
 import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from "../http";
-import type { InboundDeps, InboundProtocol } from "../types";
+import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";
 import { decodeMessagesRequest } from "./decode";
 import { encodeMessage } from "./encode";
 import { anthropicErrorResponse } from "./errors";
@@ -13,10 +13,11 @@ import { AnthropicStreamEncoder } from "./stream";
 // `?beta=true` (sent by Claude Code) needs nothing: routes match on the path alone.
 
 type Ctx = { request: Request; server: Bun.Server<unknown> | null };
+type Server = Bun.Server<unknown> | null;
 
 const PREFIXES = ["", "/anthropic"] as const;
 
-function messages(deps: InboundDeps, { request, server }: Ctx): Promise<Response> {
+function messages(deps: InboundDeps, request: Request, server: Server): Promise<Response> {
   return deps.handle(request, server, "anthropic", async (ctx) => {
     const body = await readJsonBody(request, deps.maxBodyBytes());
     const req = decodeMessagesRequest(body, { requireMaxTokens: true, beta: request.headers.get("anthropic-beta") });
@@ -33,7 +34,7 @@ function messages(deps: InboundDeps, { request, server }: Ctx): Promise<Response
   });
 }
 
-function countTokens(deps: InboundDeps, { request, server }: Ctx): Promise<Response> {
+function countTokens(deps: InboundDeps, request: Request, server: Server): Promise<Response> {
   return deps.handle(request, server, "anthropic", async (ctx) => {
     const req = decodeMessagesRequest(await readJsonBody(request, deps.maxBodyBytes()), { requireMaxTokens: false });
     return jsonResponse({ input_tokens: estimatePromptTokens(req) }, 200, relayHeaders(ctx.requestId, { "request-id": ctx.requestId }));
@@ -65,11 +66,15 @@ function getModel(deps: InboundDeps, { request, server }: Ctx, rawId: string): P
 export const anthropicInbound: InboundProtocol = {
   protocol: "anthropic",
   errorResponse: anthropicErrorResponse,
-  register(app: Elysia, deps: InboundDeps): void {
+  nativeRoutes(deps: InboundDeps): NativeRoutes {
+    const routes: NativeRoutes = {};
     for (const prefix of PREFIXES) {
-      app.post(`${prefix}/v1/messages`, (c) => messages(deps, c), { parse: "none" });
-      app.post(`${prefix}/v1/messages/count_tokens`, (c) => countTokens(deps, c), { parse: "none" });
+      routes[`${prefix}/v1/messages`] = { POST: (request, server) => messages(deps, request, server) };
+      routes[`${prefix}/v1/messages/count_tokens`] = { POST: (request, server) => countTokens(deps, request, server) };
     }
+    return routes;
+  },
+  register(app: Elysia, deps: InboundDeps): void {
     // `GET /v1/models` belongs to the OpenAI module, which answers in this shape when the request
     // carries `anthropic-version`.
     app.get("/anthropic/v1/models", (c) => listModels(deps, c));

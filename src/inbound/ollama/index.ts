@@ -4,7 +4,7 @@ import type { EmbedResponse } from "../../core/types";
 import type { RequestContext } from "../../router/types";
 import { VERSION } from "../../version";
 import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from "../http";
-import type { InboundDeps, InboundProtocol } from "../types";
+import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";
 import { type DecodedGeneration, decodeChatRequest, decodeGenerateRequest } from "./decode";
 import { decodeEmbeddingsRequest, decodeEmbedRequest, embedBody, embeddingsBody } from "./embed";
 import { type AnswerShape, answerBody, loadBody, OllamaStreamEncoder } from "./encode";
@@ -90,8 +90,16 @@ class OllamaRoutes {
   }
 }
 
+/** One set of routes per server: the native and the Elysia routes share `/api/ps`'s recent models. */
+const perServer = new WeakMap<InboundDeps, OllamaRoutes>();
+function routesFor(deps: InboundDeps): OllamaRoutes {
+  let routes = perServer.get(deps);
+  if (!routes) perServer.set(deps, (routes = new OllamaRoutes(deps, systemClock)));
+  return routes;
+}
+
 function registerOllamaRoutes(app: Elysia, deps: InboundDeps): void {
-  const routes = new OllamaRoutes(deps, systemClock);
+  const routes = routesFor(deps);
   const { handle } = deps;
   const post = { parse: "none" } as const;
   // Liveness and version carry nothing private: Ollama clients probe them before sending any key.
@@ -103,15 +111,23 @@ function registerOllamaRoutes(app: Elysia, deps: InboundDeps): void {
     .get("/api/version", ({ request, server }) => handle(request, server, "ollama", () => jsonResponse({ version: VERSION }), open))
     .get("/api/tags", ({ request, server }) => handle(request, server, "ollama", (ctx) => routes.tags(ctx)))
     .get("/api/ps", ({ request, server }) => handle(request, server, "ollama", (ctx) => routes.ps(ctx)))
-    .post("/api/show", ({ request, server }) => handle(request, server, "ollama", (ctx) => routes.show(request, ctx)), post)
-    .post("/api/chat", ({ request, server }) => handle(request, server, "ollama", (ctx) => routes.generate(request, ctx, "chat")), post)
-    .post("/api/generate", ({ request, server }) => handle(request, server, "ollama", (ctx) => routes.generate(request, ctx, "generate")), post)
-    .post("/api/embed", ({ request, server }) => handle(request, server, "ollama", (ctx) => routes.embed(request, ctx, false)), post)
-    .post("/api/embeddings", ({ request, server }) => handle(request, server, "ollama", (ctx) => routes.embed(request, ctx, true)), post);
+    .post("/api/show", ({ request, server }) => handle(request, server, "ollama", (ctx) => routes.show(request, ctx)), post);
+}
+
+function ollamaNativeRoutes(deps: InboundDeps): NativeRoutes {
+  const routes = routesFor(deps);
+  const { handle } = deps;
+  return {
+    "/api/chat": { POST: (request, server) => handle(request, server, "ollama", (ctx) => routes.generate(request, ctx, "chat")) },
+    "/api/generate": { POST: (request, server) => handle(request, server, "ollama", (ctx) => routes.generate(request, ctx, "generate")) },
+    "/api/embed": { POST: (request, server) => handle(request, server, "ollama", (ctx) => routes.embed(request, ctx, false)) },
+    "/api/embeddings": { POST: (request, server) => handle(request, server, "ollama", (ctx) => routes.embed(request, ctx, true)) },
+  };
 }
 
 export const ollamaInbound: InboundProtocol = {
   protocol: "ollama",
   errorResponse: ollamaErrorResponse,
+  nativeRoutes: ollamaNativeRoutes,
   register: registerOllamaRoutes,
 };

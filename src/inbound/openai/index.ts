@@ -5,7 +5,7 @@ import type { RequestContext } from "../../router/types";
 import { anthropicModel, anthropicModelList } from "../anthropic/models";
 import { keepOriginal, PassthroughStreamEncoder, rawAnswer } from "../../router/passthrough";
 import { foldStream, jsonResponse, readJsonBody, readJsonBodyText, relayHeaders, streamBody } from "../http";
-import type { InboundDeps, InboundProtocol } from "../types";
+import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";
 import { decodeChatRequest, decodeCompletionRequest } from "./decode";
 import { decodeEmbedRequest, encodeEmbeddings } from "./embeddings";
 import { type AnswerMeta, encodeChatCompletion, encodeTextCompletion } from "./encode";
@@ -80,24 +80,17 @@ function getModel(request: Request, ctx: RequestContext, deps: InboundDeps): Res
 export const openaiInbound: InboundProtocol = {
   protocol: "openai",
   errorResponse: openaiErrorResponse,
+  nativeRoutes(deps: InboundDeps): NativeRoutes {
+    const { handle } = deps;
+    return {
+      "/v1/chat/completions": { POST: (request, server) => handle(request, server, "openai", (ctx) => relayChat(request, ctx, deps, false)) },
+      "/v1/completions": { POST: (request, server) => handle(request, server, "openai", (ctx) => relayChat(request, ctx, deps, true)) },
+      "/v1/embeddings": { POST: (request, server) => handle(request, server, "openai", (ctx) => relayEmbeddings(request, ctx, deps)) },
+    };
+  },
   register(app: Elysia, deps: InboundDeps): void {
     const { handle } = deps;
     const noParse = { parse: "none" as const };
-    app.post(
-      "/v1/chat/completions",
-      ({ request, server }) => handle(request, server as Server, "openai", (ctx) => relayChat(request, ctx, deps, false)),
-      noParse,
-    );
-    app.post(
-      "/v1/completions",
-      ({ request, server }) => handle(request, server as Server, "openai", (ctx) => relayChat(request, ctx, deps, true)),
-      noParse,
-    );
-    app.post(
-      "/v1/embeddings",
-      ({ request, server }) => handle(request, server as Server, "openai", (ctx) => relayEmbeddings(request, ctx, deps)),
-      noParse,
-    );
     app.post("/v1/responses", ({ request, server }) => handle(request, server as Server, "openai", responsesApiRefused), noParse);
     app.all("/v1/responses/*", ({ request, server }) => handle(request, server as Server, "openai", responsesApiRefused), noParse);
     app.get("/v1/models", ({ request, server }) =>
