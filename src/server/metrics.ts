@@ -40,18 +40,28 @@ function number(v: number): string {
   return String(v);
 }
 
+interface CounterCell {
+  labels: Labels;
+  value: number;
+}
+
 class Counter {
-  private values = new Map<string, { labels: Labels; value: number }>();
+  private values = new Map<string, CounterCell>();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
 
-  inc(labels: Labels, by = 1): void {
+  /** The series for these labels, created on first use (a series appears once it is counted). */
+  cell(labels: Labels): CounterCell {
     const key = seriesKey(labels);
-    const cur = this.values.get(key);
-    if (cur) cur.value += by;
-    else this.values.set(key, { labels, value: by });
+    let cur = this.values.get(key);
+    if (!cur) this.values.set(key, (cur = { labels, value: 0 }));
+    return cur;
+  }
+
+  inc(labels: Labels, by = 1): void {
+    this.cell(labels).value += by;
   }
 
   render(out: string[]): void {
@@ -60,24 +70,38 @@ class Counter {
   }
 }
 
+interface HistogramSeries {
+  labels: Labels;
+  buckets: readonly number[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+function observeIn(s: HistogramSeries, value: number): void {
+  const { buckets, counts } = s;
+  for (let i = 0; i < buckets.length; i++) if (value <= buckets[i]!) counts[i]!++;
+  s.sum += value;
+  s.count++;
+}
+
 class Histogram {
-  private series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  private series = new Map<string, HistogramSeries>();
   constructor(
     readonly name: string,
     readonly help: string,
     readonly buckets: readonly number[],
   ) {}
 
-  observe(labels: Labels, value: number): void {
+  cell(labels: Labels): HistogramSeries {
     const key = seriesKey(labels);
     let s = this.series.get(key);
-    if (!s) {
-      s = { labels, counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
-      this.series.set(key, s);
-    }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
-    s.sum += value;
-    s.count++;
+    if (!s) this.series.set(key, (s = { labels, buckets: this.buckets, counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 }));
+    return s;
+  }
+
+  observe(labels: Labels, value: number): void {
+    observeIn(this.cell(labels), value);
   }
 
   render(out: string[]): void {
@@ -105,6 +129,23 @@ interface Gauge {
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 
+interface RequestSeries {
+  where: Labels;
+  requests: CounterCell;
+  latency?: HistogramSeries;
+  ttft?: HistogramSeries;
+  input?: CounterCell;
+  output?: CounterCell;
+  cached?: CounterCell;
+  cost?: CounterCell;
+}
+
+interface AttemptSeries {
+  labels: Labels;
+  attempts: CounterCell;
+  failovers?: CounterCell;
+}
+
 interface AttemptLike {
   outcome?: string;
   provider?: string;
@@ -122,27 +163,52 @@ export class Metrics {
   private readonly failovers = new Counter("lmrelay_failovers_total", "Attempts that failed and were followed by another attempt.");
   private readonly gauges: Gauge[] = [];
 
+  /** Per (protocol, client, provider, model, status): the series a request of that kind counts in,
+   *  found with one lookup instead of a label object and key per series per request. */
+  private readonly requestSeries = new Map<string, RequestSeries>();
+  /** Per (provider, model, status): the attempt and failover series. */
+  private readonly attemptSeries = new Map<string, AttemptSeries>();
+
   /** Records one finished request from its (priced) audit row. */
   observe(row: RequestRow, attempts: readonly unknown[] = []): void {
     const provider = row.provider ?? "";
     const model = row.model ?? "";
     const client = row.client ?? "";
-    this.requests.inc({ protocol: row.protocol, client, provider, model, status: String(row.status) });
-    if (provider) {
-      const where = { provider, model, client };
-      this.latency.observe(where, row.latencyMs / 1000);
-      if (row.ttftMs != null) this.ttft.observe(where, row.ttftMs / 1000);
-      if (row.inputTokens) this.tokens.inc({ ...where, type: "input" }, row.inputTokens);
-      if (row.outputTokens) this.tokens.inc({ ...where, type: "output" }, row.outputTokens);
-      if (row.cachedTokens) this.tokens.inc({ ...where, type: "cached" }, row.cachedTokens);
-      if (row.costUsd) this.cost.inc(where, row.costUsd);
+    const key = `${row.protocol}\u0001${client}\u0001${provider}\u0001${model}\u0001${row.status}`;
+    let s = this.requestSeries.get(key);
+    if (!s) {
+      s = { where: { provider, model, client }, requests: this.requests.cell({ protocol: row.protocol, client, provider, model, status: String(row.status) }) };
+      this.requestSeries.set(key, s);
     }
-    const tried = (attempts as AttemptLike[]).filter((a) => a && a.outcome !== "skipped");
-    tried.forEach((a, i) => {
-      const labels = { provider: a.provider ?? "", model: a.model ?? "", status: String(a.status ?? 0) };
-      this.attempts.inc(labels);
-      if (i < tried.length - 1) this.failovers.inc(labels);
-    });
+    s.requests.value++;
+    if (provider) {
+      const { where } = s;
+      observeIn((s.latency ??= this.latency.cell(where)), row.latencyMs / 1000);
+      if (row.ttftMs != null) observeIn((s.ttft ??= this.ttft.cell(where)), row.ttftMs / 1000);
+      if (row.inputTokens) (s.input ??= this.tokens.cell({ ...where, type: "input" })).value += row.inputTokens;
+      if (row.outputTokens) (s.output ??= this.tokens.cell({ ...where, type: "output" })).value += row.outputTokens;
+      if (row.cachedTokens) (s.cached ??= this.tokens.cell({ ...where, type: "cached" })).value += row.cachedTokens;
+      if (row.costUsd) (s.cost ??= this.cost.cell(where)).value += row.costUsd;
+    }
+    let tried = 0;
+    for (const a of attempts as AttemptLike[]) if (a && a.outcome !== "skipped") tried++;
+    let i = 0;
+    for (const a of attempts as AttemptLike[]) {
+      if (!a || a.outcome === "skipped") continue;
+      const series = this.attemptSeriesOf(a.provider ?? "", a.model ?? "", a.status ?? 0);
+      series.attempts.value++;
+      if (++i < tried) (series.failovers ??= this.failovers.cell(series.labels)).value++;
+    }
+  }
+
+  private attemptSeriesOf(provider: string, model: string, status: number): AttemptSeries {
+    const key = `${provider}\u0001${model}\u0001${status}`;
+    let s = this.attemptSeries.get(key);
+    if (!s) {
+      const labels = { provider, model, status: String(status) };
+      this.attemptSeries.set(key, (s = { labels, attempts: this.attempts.cell(labels) }));
+    }
+    return s;
   }
 
   /** A value read at scrape time. */
