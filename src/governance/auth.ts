@@ -20,22 +20,30 @@ export function presentedKey(headers: Headers): string | undefined {
 /** Compiled once per resolved client (a reload resolves new client objects). */
 const networks = new WeakMap<ResolvedClient, (ip: string | undefined) => boolean>();
 
-function fromAllowedNetwork(client: ResolvedClient, ip: string | undefined): boolean {
+function fromAllowedNetwork(client: ResolvedClient, ip: () => string | undefined): boolean {
   if (client.allowNoAuthFrom.length === 0) return false;
   let match = networks.get(client);
   if (!match) {
     match = compileCidrs(client.allowNoAuthFrom);
     networks.set(client, match);
   }
-  return match(ip);
+  return match(ip());
 }
 
-/** The client a request belongs to; undefined when no clients are configured (open gateway). */
-export function authenticate(config: ResolvedConfig, headers: Headers, ip?: string): ResolvedClient | undefined {
+/** The client a request belongs to; undefined when no clients are configured (open gateway).
+ *  The peer address may be given as a function: it is looked up only for a request without a key. */
+export function authenticate(config: ResolvedConfig, headers: Headers, ip?: string | (() => string | undefined)): ResolvedClient | undefined {
   if (config.clients.size === 0) return undefined;
   const key = presentedKey(headers);
   if (!key) {
-    for (const client of config.clients.values()) if (fromAllowedNetwork(client, ip)) return client;
+    let address: string | undefined;
+    let looked = false;
+    const peer = () => {
+      if (!looked) address = typeof ip === "function" ? ip() : ip;
+      looked = true;
+      return address;
+    };
+    for (const client of config.clients.values()) if (fromAllowedNetwork(client, peer)) return client;
     throw lmrelayError("authentication", "missing API key: send it as Authorization: Bearer, x-api-key or api-key");
   }
   let found: ResolvedClient | undefined;

@@ -17,8 +17,6 @@ export interface RequestContext {
   receivedAtMs: number;
   /** The authenticated client, when clients are configured. */
   client?: ResolvedClient;
-  /** Remote address, for logs and `allowNoAuthFrom`. */
-  ip?: string;
   /** Set once the request's audit row is queued, so it is written exactly once. */
   audited?: boolean;
 }

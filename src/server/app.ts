@@ -59,14 +59,13 @@ export function buildApp(runtime: Runtime, log: Logger): HttpApp {
       signal: request.signal,
       receivedAt: performance.now(),
       receivedAtMs: Date.now(),
-      ip: server?.requestIP(request)?.address,
     };
     // LLM answers can be silent for minutes (slow first token); lmrelay enforces its own timeouts.
     server?.timeout(request, 0);
     runtime.inFlight++;
     const capture = config.audit.bodies && opts?.auth !== false ? startCapture(request, ctx, config, runtime.audit) : undefined;
     try {
-      if (opts?.auth !== false) ctx.client = authenticate(config, request.headers, ctx.ip);
+      if (opts?.auth !== false) ctx.client = authenticate(config, request.headers, () => server?.requestIP(request)?.address);
       const res = await work(ctx);
       res.headers.set("x-request-id", ctx.requestId);
       return capture ? await capture.finish(res) : res;
