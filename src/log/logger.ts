@@ -3,6 +3,7 @@
 // of the secrets the config in force knows (an upstream may echo a key back in its error text).
 
 import { writeStdoutLine } from "./stdout-lines";
+import { stdoutIsTerminal } from "./tty";
 
 export { flushStdoutLines } from "./stdout-lines";
 
@@ -64,6 +65,18 @@ function fieldsJson(fields: Record<string, unknown>): string {
   return json.length > 2 ? `,${json.slice(1)}` : "}";
 }
 
+/** The current time as ISO text, formatted once per millisecond (a busy gateway logs several lines per ms). */
+let isoMs = 0;
+let iso = "";
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    iso = new Date(now).toISOString();
+  }
+  return iso;
+}
+
 function scrub(line: string, secrets: readonly string[]): string {
   for (const s of secrets) if (line.includes(s)) line = line.replaceAll(s, REDACTED);
   return line;
@@ -72,8 +85,8 @@ function scrub(line: string, secrets: readonly string[]): string {
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const min = ORDER[opts.level ?? parseLevel(process.env.LMRELAY_LOG_LEVEL) ?? "info"];
   const format = process.env.LMRELAY_LOG_FORMAT;
-  const pretty = opts.pretty ?? (format === "json" ? false : format === "pretty" ? true : Boolean(process.stdout.isTTY));
-  const color = opts.color ?? (pretty && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+  const pretty = opts.pretty ?? (format === "json" ? false : format === "pretty" ? true : stdoutIsTerminal());
+  const color = opts.color ?? (pretty && stdoutIsTerminal() && !process.env.NO_COLOR);
   const write = opts.write ?? writeStdoutLine;
   const secrets = opts.secrets;
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
@@ -84,7 +97,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       if (fields) for (const k in fields) if (fields[k] !== undefined) extra += ` ${k}=${formatValue(fields[k])}`;
       const tag = level.toUpperCase().padEnd(5);
       line = `${new Date().toISOString().slice(11, 23)} ${color ? `${COLORS[level]}${tag}\x1b[0m` : tag} ${msg}${extra}`;
-    } else line = `{"time":"${new Date().toISOString()}","level":"${level}","msg":${JSON.stringify(msg)}${fields ? fieldsJson(fields) : "}"}`;
+    } else line = `{"time":"${isoNow()}","level":"${level}","msg":${JSON.stringify(msg)}${fields ? fieldsJson(fields) : "}"}`;
     write(secrets ? scrub(line, secrets()) : line);
   };
   return {

@@ -16,7 +16,7 @@ import { type AttemptEnv, AttemptsFailed, runAttempts } from "./attempts";
 import { type Capability, CapabilityBook, requestNeeds } from "./capabilities";
 import type { Catalog } from "./catalog";
 import { type Resolution, resolveCandidates, routableNames } from "./candidates";
-import { type AttemptRecord, explainHeaders } from "./explain";
+import { type AttemptRecord, explainHeaders, triedCount } from "./explain";
 import { policyFor } from "./failover";
 import { OLLAMA_FIRST_BYTE_FACTOR } from "./idle";
 import { KeyPool } from "./keypool";
@@ -306,8 +306,8 @@ export class RelayGateway implements Gateway {
       provider: r.provider,
       status: r.status,
       ms: Math.round(row.latencyMs),
-      attempts: r.attempts.filter((a) => a.outcome !== "skipped").length,
-      ...(r.error ? { error: r.error } : {}),
+      attempts: triedCount(r.attempts),
+      error: r.error,
     });
   }
 }
