@@ -113,3 +113,13 @@ export function responseToEvents(res: ChatResponse): StreamEvent[] {
   events.push({ type: "usage", usage: res.usage });
   return events;
 }
+
+/** A whole answer whose events are all known (the router's bookkeeping done): consumers that know
+ *  it read `events` without awaiting each one; others iterate it like any answer. */
+export class SettledAnswer implements AsyncIterable<StreamEvent> {
+  constructor(readonly events: readonly StreamEvent[]) {}
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<StreamEvent> {
+    yield* this.events;
+  }
+}

@@ -1,5 +1,5 @@
 import { GatewayError, lmrelayError } from "../core/errors";
-import { ResponseFolder } from "../core/fold";
+import { ResponseFolder, SettledAnswer } from "../core/fold";
 import type { ChatResponse, StreamEvent } from "../core/types";
 
 // HTTP plumbing every inbound protocol shares: bounded body reading, JSON answers, and turning an
@@ -119,10 +119,12 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
 /** Folds a non-stream answer; an error event or a thrown error becomes a thrown GatewayError. */
 export async function foldStream(events: AsyncIterable<StreamEvent>): Promise<ChatResponse> {
   const folder = new ResponseFolder();
-  for await (const ev of events) {
+  const take = (ev: StreamEvent) => {
     folder.push(ev);
     if (folder.error) throw folder.error;
-  }
+  };
+  if (events instanceof SettledAnswer) for (const ev of events.events) take(ev);
+  else for await (const ev of events) take(ev);
   return folder.result();
 }
 

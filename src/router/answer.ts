@@ -1,4 +1,5 @@
 import { type GatewayError, lmrelayError, toGatewayError } from "../core/errors";
+import { SettledAnswer } from "../core/fold";
 import type { ChatRequest, StreamEvent, Usage } from "../core/types";
 import { adapterFor } from "../upstream/registry";
 import type { Target } from "../upstream/types";
@@ -72,40 +73,58 @@ export interface RelayOptions {
   finish(state: AnswerState): void;
 }
 
+/** What one event tells the bookkeeping: time to first token, output size, usage, an error. */
+function note(state: AnswerState, ev: StreamEvent, receivedAt: number): void {
+  switch (ev.type) {
+    case "text":
+    case "thinking":
+      state.ttftMs ??= performance.now() - receivedAt;
+      state.outputChars += ev.text.length;
+      break;
+    case "tool_call_delta":
+      state.ttftMs ??= performance.now() - receivedAt;
+      state.outputChars += ev.arguments.length;
+      break;
+    case "tool_call_start":
+      state.ttftMs ??= performance.now() - receivedAt;
+      break;
+    case "usage":
+      state.usage = ev.usage;
+      break;
+    case "error":
+      state.error = ev.error;
+      break;
+    case "raw":
+      if (ev.content) state.ttftMs ??= performance.now() - receivedAt;
+      state.outputChars += ev.chars;
+      break;
+  }
+}
+
+/** `relayAnswer` for an answer that arrived whole (`opened.rest` undefined): the same bookkeeping,
+ *  done at once, so the answer's audit row is queued before its body is returned. */
+export function settleAnswer(opened: OpenedChat, opts: RelayOptions): SettledAnswer {
+  const state: AnswerState = { outputChars: 0, completed: false };
+  const events = [...opened.first];
+  for (const ev of events) note(state, ev, opts.receivedAt);
+  if (!state.error && !state.usage) {
+    state.usage = opts.estimateUsage(state.outputChars);
+    events.push({ type: "usage", usage: state.usage });
+  }
+  state.completed = !state.error;
+  if (!state.completed) opts.abort.abort();
+  opts.finish(state);
+  return new SettledAnswer(events);
+}
+
 export async function* relayAnswer(opened: OpenedChat, opts: RelayOptions): AsyncGenerator<StreamEvent> {
   const state: AnswerState = { outputChars: 0, completed: false };
   const { rest } = opened;
   const watch = rest && opts.idleMs ? new IdleWatch(opts.idleMs, () => opts.abort.abort(new DOMException("stream idle", "TimeoutError"))) : undefined;
   const stalled = () => lmrelayError("timeout", `${opts.providerId}: the stream stalled (nothing for ${opts.idleMs} ms); the answer is incomplete`, { provider: opts.providerId, code: "idle_timeout" });
-  const note = (ev: StreamEvent) => {
-    switch (ev.type) {
-      case "text":
-      case "thinking":
-        state.ttftMs ??= performance.now() - opts.receivedAt;
-        state.outputChars += ev.text.length;
-        break;
-      case "tool_call_delta":
-        state.ttftMs ??= performance.now() - opts.receivedAt;
-        state.outputChars += ev.arguments.length;
-        break;
-      case "tool_call_start":
-        state.ttftMs ??= performance.now() - opts.receivedAt;
-        break;
-      case "usage":
-        state.usage = ev.usage;
-        break;
-      case "error":
-        state.error = ev.error;
-        break;
-      case "raw":
-        if (ev.content) state.ttftMs ??= performance.now() - opts.receivedAt;
-        state.outputChars += ev.chars;
-        break;
-    }
-  };
   try {
     for (const ev of opened.first) {
-      note(ev);
+      note(state, ev, opts.receivedAt);
       yield ev;
     }
     if (rest)
@@ -113,7 +132,7 @@ export async function* relayAnswer(opened: OpenedChat, opts: RelayOptions): Asyn
         const r = await rest.next();
         watch?.touch();
         if (r.done) break;
-        note(r.value);
+        note(state, r.value, opts.receivedAt);
         yield r.value;
         if (r.value.type === "error") break;
       }

@@ -11,7 +11,7 @@ import type { AuditWriter } from "../store/audit";
 import type { RequestRow } from "../store/schema";
 import { adapterFor } from "../upstream/registry";
 import type { Target } from "../upstream/types";
-import { type AnswerState, openChat, relayAnswer } from "./answer";
+import { type AnswerState, openChat, type RelayOptions, relayAnswer, settleAnswer } from "./answer";
 import { type AttemptEnv, AttemptsFailed, runAttempts } from "./attempts";
 import { type Capability, CapabilityBook, requestNeeds } from "./capabilities";
 import type { Catalog } from "./catalog";
@@ -89,7 +89,7 @@ export class RelayGateway implements Gateway {
     const { provider, key, model } = target;
     this.health.noteHeaders(provider.id, key, model, opened.headers);
     this.openAnswers++;
-    const events = relayAnswer(opened, {
+    const relay: RelayOptions = {
       receivedAt: ctx.receivedAt,
       clientSignal: ctx.signal,
       abort,
@@ -114,7 +114,9 @@ export class RelayGateway implements Gateway {
           attempts: records,
         });
       },
-    });
+    };
+    // A non-stream answer arrived whole: its bookkeeping is done now, not event by event.
+    const events = req.stream || opened.rest ? relayAnswer(opened, relay) : settleAnswer(opened, relay);
     return {
       provider: provider.id,
       model,

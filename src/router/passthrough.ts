@@ -10,6 +10,7 @@ import { openaiAdapter, quirksOf } from "../upstream/openai/adapter";
 import { decodeChatResponse, decodeUsage, errorFromPayload, OpenAIChunkDecoder } from "../upstream/openai/decode";
 import { adapterFor } from "../upstream/registry";
 import type { ChatReply, UpstreamCall } from "../upstream/types";
+import { SettledAnswer } from "../core/fold";
 
 // Same-format passthrough: an OpenAI Chat Completions request bound for a plain OpenAI-wire upstream
 // (openai, openai-compatible, presets whose quirks this body does not trigger) is forwarded as the
@@ -370,10 +371,12 @@ function errorPayload(frame: string): unknown {
 /** The non-stream answer's bytes, once the events are over (bookkeeping included); errors throw. */
 export async function rawAnswer(events: AsyncIterable<StreamEvent>): Promise<string | Uint8Array> {
   let data: string | Uint8Array = "";
-  for await (const ev of events) {
+  const take = (ev: StreamEvent) => {
     if (ev.type === "raw") data = ev.data;
     else if (ev.type === "error") throw ev.error;
-  }
+  };
+  if (events instanceof SettledAnswer) for (const ev of events.events) take(ev);
+  else for await (const ev of events) take(ev);
   return data;
 }
 
