@@ -8,9 +8,16 @@
 // Cross-compiling needs the target's Bun runtime: Bun fetches it from the npm registry, or
 // `--executable PATH` points at a copy on disk (offline builds). Before compiling, the editor types
 // that `lmrelay init` embeds are regenerated if src/config changed (scripts/sdk-types.ts).
+//
+// Start-up (issue 7): chunks are split, so `serve` re-executes itself after loading only main.ts's
+// few modules; a JIT policy keeps start-up's run-once code in the interpreter until `serve` listens
+// (it then calls Bun.unsafe.setJITPolicy(1)); and a first build, run once through start-up and the
+// benchmark's requests, gives the order in which the final build lays out the bytecode
+// (scripts/bytecode-order.ts). Each target's binary is built from that order.
 import { $ } from "bun";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { recordBytecodeOrder } from "./bytecode-order";
 import { generateSdkTypes, SDK_TYPES_FILE } from "./sdk-types";
 
 const TARGETS = [
@@ -58,26 +65,48 @@ if (current !== types) {
   console.log(`updated ${path.relative(root, SDK_TYPES_FILE)} (the config's types changed)`);
 }
 
+/** Tier-up thresholds × this until `serve` listens: start-up code runs once, compiling it is waste. */
+const JIT_POLICY = 20;
+
+const dist = path.join(root, "dist");
+mkdirSync(dist, { recursive: true });
+// Split chunks write one source map each; drop the last build's so they do not pile up.
+for (const f of readdirSync(dist)) if (f.endsWith(".js.map")) rmSync(path.join(dist, f));
+
+// The profiling run needs a binary this machine can run: the host's, whatever the targets are.
+const profiled = path.join(dist, ".lmrelay-profiled");
+const orderFile = path.join(dist, "bytecode-order.txt");
+compile(undefined, profiled);
+const why = await recordBytecodeOrder(profiled, orderFile);
+rmSync(profiled, { force: true });
+rmSync(`${profiled}.map`, { force: true });
+if (why) console.warn(`build: no bytecode order (${why}); building without it`);
+
 for (const target of targets ?? [undefined]) {
   const name = target ? `lmrelay-${target.replace(/^bun-/, "")}` : "lmrelay";
-  const outfile = path.join(root, "dist", target?.includes("windows") ? `${name}.exe` : name);
-  mkdirSync(path.dirname(outfile), { recursive: true });
+  const outfile = path.join(dist, target?.includes("windows") ? `${name}.exe` : name);
+  compile(target, outfile, why ? undefined : orderFile);
+  console.log(`built ${path.relative(root, outfile)} (${commit}, ${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);
+}
+
+function compile(target: string | undefined, outfile: string, order?: string): void {
   const cmd = [
-    "bun", "build", "--compile", "--minify", "--sourcemap", "--bytecode", "--format=esm",
+    "bun", "build", "--compile", "--splitting", "--minify", "--sourcemap", "--bytecode", "--format=esm",
+    `--compile-jit-policy=${JIT_POLICY}`,
+    ...(order ? [`--bytecode-order=${order}`] : []),
     // A service reads its environment from systemd, not from whatever .env sits in its cwd.
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     "--asset", "./src/store/migrations",
     `--define`, `LMRELAY_COMMIT=${JSON.stringify(commit)}`,
     ...(target ? [`--target=${target}`] : []),
-    ...(executable ? [`--compile-executable-path=${executable}`] : []),
+    ...(target && executable ? [`--compile-executable-path=${executable}`] : []),
     "src/main.ts", "--outfile", outfile,
   ];
-  const proc = Bun.spawnSync(cmd, { cwd: root, stdout: "inherit", stderr: "inherit" });
+  const proc = Bun.spawnSync(cmd, { cwd: root, stdout: "ignore", stderr: "inherit" });
   if (proc.exitCode !== 0) {
     if (target && !executable) console.error(`(cross-compiling for ${target} needs its Bun runtime: network access to the npm registry, or --executable PATH)`);
     process.exit(proc.exitCode ?? 1);
   }
-  console.log(`built ${path.relative(root, outfile)} (${commit}, ${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);
 }
 
 function fail(message: string): never {

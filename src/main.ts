@@ -1,15 +1,10 @@
 #!/usr/bin/env bun
+import { parseArgs } from "./cli/argv";
 import { ensureFetchConcurrency } from "./cli/fetch-limit";
-import { parseArgs } from "./cli/args";
-import { checkCommand } from "./cli/check";
-import { loadEnvFile } from "./cli/envfile";
-import { initCommand } from "./cli/init";
-import { logsCommand } from "./cli/logs";
-import { modelsCommand } from "./cli/models";
-import { serveCommand } from "./cli/serve";
-import { serviceCommand } from "./cli/service";
-import { statsCommand } from "./cli/stats";
 import { COMMIT, VERSION } from "./version";
+
+// Only argv parsing and the fetch-limit re-exec load eagerly: each command's modules (and node:fs for
+// --env-file) are imported when used, so `serve` re-executes itself before evaluating the program.
 
 const USAGE = `lmrelay ${VERSION} — one port for OpenAI, Anthropic and Ollama clients; many providers behind it.
 
@@ -31,15 +26,17 @@ Every command takes --env-file PATH: KEY=value lines added to the environment (t
 /** Flags that never take a value, so \`init --force DIR\` keeps DIR as a positional. */
 const BOOLEAN_FLAGS = ["force", "types", "user", "dry-run", "no-watch", "json"];
 
-const COMMANDS: Record<string, (args: ReturnType<typeof parseArgs>) => Promise<number> | number> = {
-  serve: serveCommand,
-  check: checkCommand,
-  init: initCommand,
-  service: serviceCommand,
-  models: (args) => modelsCommand(args),
-  logs: (args) => logsCommand(args),
-  stats: (args) => statsCommand(args),
-  version: () => {
+type Command = (args: ReturnType<typeof parseArgs>) => Promise<number> | number;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./cli/serve")).serveCommand,
+  check: async () => (await import("./cli/check")).checkCommand,
+  init: async () => (await import("./cli/init")).initCommand,
+  service: async () => (await import("./cli/service")).serviceCommand,
+  models: async () => (await import("./cli/models")).modelsCommand,
+  logs: async () => (await import("./cli/logs")).logsCommand,
+  stats: async () => (await import("./cli/stats")).statsCommand,
+  version: async () => () => {
     process.stdout.write(`lmrelay ${VERSION} (${COMMIT})\n`);
     return 0;
   },
@@ -50,21 +47,24 @@ if (!command || command === "help" || command === "--help" || command === "-h") 
   process.stdout.write(USAGE);
   process.exit(command ? 0 : 1);
 }
-const run = COMMANDS[command];
-if (!run) {
+const load = COMMANDS[command];
+if (!load) {
   process.stderr.write(`lmrelay: unknown command "${command}"\n\n${USAGE}`);
   process.exit(2);
 }
 const args = parseArgs(rest, BOOLEAN_FLAGS);
+// Read before --env-file can add it: only a value present at process start raises Bun's limit.
+const fetchLimitAtStart = process.env.BUN_CONFIG_MAX_HTTP_REQUESTS;
 const envFile = args.flags.get("env-file");
 if (envFile !== undefined) {
   try {
     if (envFile === true) throw new Error("--env-file needs a path");
-    loadEnvFile(envFile);
+    (await import("./cli/envfile")).loadEnvFile(envFile);
   } catch (e) {
     process.stderr.write(`lmrelay: ${(e as Error).message}\n`);
     process.exit(2);
   }
 }
-if (command === "serve") ensureFetchConcurrency();
+if (command === "serve") ensureFetchConcurrency(fetchLimitAtStart);
+const run = await load();
 process.exit(await run(args));

@@ -1,5 +1,6 @@
 import { createLogger, flushStdoutLines, LEVELS, type Logger, parseLevel } from "../log/logger";
 import { configSecrets } from "../log/redact";
+import { stdoutIsTerminal } from "../log/tty";
 import { Runtime } from "../server/runtime";
 import { loadConfigArg, type ParsedArgs, stringFlag, unknownFlags } from "./args";
 import { ConfigReloader } from "./serve-reload";
@@ -47,8 +48,11 @@ export async function serveCommand(args: ParsedArgs): Promise<number> {
     await runtime.stop({ drainMs: 0 });
     return 1;
   }
+  // The release binary starts with raised JIT thresholds (scripts/build.ts): start-up's run-once code
+  // stayed in the interpreter; requests get the normal policy.
+  Bun.unsafe.setJITPolicy(1);
   const status = startupStatus(runtime.config, runtime.catalog, url, runtime.health);
-  if (process.stdout.isTTY && process.env.LMRELAY_LOG_FORMAT !== "json") {
+  if (stdoutIsTerminal() && process.env.LMRELAY_LOG_FORMAT !== "json") {
     flushStdoutLines(); // log lines are batched: keep the ones logged so far above the status
     process.stdout.write(status.lines.join("\n") + "\n");
   }

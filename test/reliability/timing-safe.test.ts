@@ -1,30 +1,27 @@
-import { afterAll, beforeAll, describe, expect, mock, test } from "bun:test";
-import * as realCrypto from "node:crypto";
+import { afterAll, beforeAll, describe, expect, type Mock, spyOn, test } from "bun:test";
 import { resolveConfig } from "../../src/config/resolve";
 import { secretEquals } from "../../src/core/secrets";
 import { authenticate, isAdmin } from "../../src/governance/auth";
 
 // Key comparison must not leak, through its timing, how much of a guess was right or which client
-// it matched: every check goes through `timingSafeEqual` on fixed-size digests, and client
+// it matched: every check goes through `crypto.timingSafeEqual` on fixed-size digests, and client
 // authentication compares the presented key with every configured key, match or not.
 
 let compares = 0;
-const realTimingSafeEqual = realCrypto.timingSafeEqual;
+const realTimingSafeEqual = crypto.timingSafeEqual.bind(crypto);
+let spy: Mock<typeof crypto.timingSafeEqual>;
 
 beforeAll(() => {
-  mock.module("node:crypto", () => ({
-    ...realCrypto,
-    timingSafeEqual: (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
-      compares++;
-      // Equal lengths always: a length difference would end the comparison early.
-      expect(a.byteLength).toBe(b.byteLength);
-      return realTimingSafeEqual(a, b);
-    },
-  }));
+  spy = spyOn(crypto, "timingSafeEqual").mockImplementation((a, b) => {
+    compares++;
+    // Equal lengths always: a length difference would end the comparison early.
+    expect(a.byteLength).toBe(b.byteLength);
+    return realTimingSafeEqual(a, b);
+  });
 });
 
 afterAll(() => {
-  mock.module("node:crypto", () => ({ ...realCrypto, timingSafeEqual: realTimingSafeEqual }));
+  spy.mockRestore();
 });
 
 const config = resolveConfig({
