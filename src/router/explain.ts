@@ -30,9 +30,12 @@ function when(until: number | undefined): string {
   return until === undefined ? "" : ` until ${new Date(until).toISOString()}`;
 }
 
-/** Header values are visible ASCII; `,` and `;` separate the parts. */
+const NEEDS_CLEANING = /[,;]|[^\x20-\x7e]/;
+
+/** Header values are visible ASCII; `,` and `;` separate the parts. Names almost never need it:
+ *  one test instead of two replaces per part. */
 function clean(s: string): string {
-  return s.replace(/[,;]/g, " ").replace(/[^\x20-\x7e]/g, "?");
+  return NEEDS_CLEANING.test(s) ? s.replace(/[,;]/g, " ").replace(/[^\x20-\x7e]/g, "?") : s;
 }
 
 /** `served=a/m[k]; failed=b/m[k] 429 rate_limited, c/m 0 connection; skipped=d/m cooldown until T` */
