@@ -117,43 +117,150 @@ export function settleAnswer(opened: OpenedChat, opts: RelayOptions): SettledAns
   return new SettledAnswer(events);
 }
 
-export async function* relayAnswer(opened: OpenedChat, opts: RelayOptions): AsyncGenerator<StreamEvent> {
-  const state: AnswerState = { outputChars: 0, completed: false };
-  const { rest } = opened;
-  const watch = rest && opts.idleMs ? new IdleWatch(opts.idleMs, () => opts.abort.abort(new DOMException("stream idle", "TimeoutError"))) : undefined;
-  const stalled = () => lmrelayError("timeout", `${opts.providerId}: the stream stalled (nothing for ${opts.idleMs} ms); the answer is incomplete`, { provider: opts.providerId, code: "idle_timeout" });
-  try {
-    for (const ev of opened.first) {
-      note(state, ev, opts.receivedAt);
-      yield ev;
+/** The answer of a stream, relayed event by event with its bookkeeping (see `RelayedAnswer`). */
+export function relayAnswer(opened: OpenedChat, opts: RelayOptions): AsyncIterableIterator<StreamEvent> {
+  return new RelayedAnswer(opened, opts);
+}
+
+const OVER: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * A plain iterator rather than an async generator: one promise step per upstream event instead of
+ * a generator step on top of the decoder's, and less held per open stream. It keeps a generator's
+ * contract: the first events, then the rest, then an estimated usage if none came; whatever ends
+ * it (the end, an error, a stall, the consumer returning early) aborts an unfinished upstream,
+ * releases it and calls `finish` once; a return while a read is under way waits for that read.
+ */
+class RelayedAnswer implements AsyncIterableIterator<StreamEvent> {
+  private readonly state: AnswerState = { outputChars: 0, completed: false };
+  private readonly rest: AsyncIterator<StreamEvent> | undefined;
+  /** Next index in `opened.first`; -1 before the first call (a generator not yet started). */
+  private at = -1;
+  /** 0: events, 1: the end check (stall, usage estimate), 2: completed, 3: over. */
+  private phase = 0;
+  private watch: IdleWatch | undefined;
+  /** The read of `rest` under way, or the closing. */
+  private busy: Promise<unknown> | undefined;
+  private readonly read = (r: IteratorResult<StreamEvent>): Promise<IteratorResult<StreamEvent>> | IteratorResult<StreamEvent> => {
+    this.busy = undefined;
+    this.watch?.touch();
+    if (r.done) {
+      this.phase = 1;
+      return this.end();
     }
-    if (rest)
-      for (;;) {
-        const r = await rest.next();
-        watch?.touch();
-        if (r.done) break;
-        note(state, r.value, opts.receivedAt);
-        yield r.value;
-        if (r.value.type === "error") break;
+    note(this.state, r.value, this.opts.receivedAt);
+    // An error event is the last one relayed.
+    if (r.value.type === "error") this.phase = 1;
+    return r;
+  };
+  private readonly failed = (e: unknown): Promise<never> => {
+    this.busy = undefined;
+    return this.fail(e);
+  };
+
+  constructor(
+    private readonly opened: OpenedChat,
+    private readonly opts: RelayOptions,
+  ) {
+    this.rest = opened.rest;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<StreamEvent>> {
+    if (this.busy)
+      return this.busy.then(
+        () => this.next(),
+        () => this.next(),
+      );
+    if (this.at < 0) {
+      this.at = 0;
+      if (this.rest && this.opts.idleMs) this.watch = new IdleWatch(this.opts.idleMs, this.opts.abort);
+    }
+    if (this.phase === 0) {
+      const { first } = this.opened;
+      if (this.at < first.length) {
+        const ev = first[this.at++]!;
+        note(this.state, ev, this.opts.receivedAt);
+        return Promise.resolve({ value: ev, done: false });
       }
-    // An adapter that ends quietly when aborted must not pass for a complete answer.
-    if (watch?.fired) throw stalled();
-    if (!state.error && !state.usage) {
-      // Clients (and their bills) should see an estimate flagged as such, not zero tokens.
-      state.usage = opts.estimateUsage(state.outputChars);
-      yield { type: "usage", usage: state.usage };
+      if (this.rest) {
+        const reading = this.rest.next().then(this.read, this.failed);
+        this.busy = reading;
+        return reading;
+      }
+      this.phase = 1;
     }
+    return this.end();
+  }
+
+  /** The consumer stopped early (client gone): the upstream is aborted and released. */
+  return(): Promise<IteratorResult<StreamEvent>> {
+    if (this.busy) return this.busy.then(
+      () => this.return(),
+      () => this.return(),
+    );
+    // Like a generator that never started: nothing to close.
+    if (this.at < 0) this.phase = 3;
+    if (this.phase === 3) return Promise.resolve(OVER);
+    return this.close().then(() => OVER);
+  }
+
+  private end(): Promise<IteratorResult<StreamEvent>> {
+    const { state } = this;
+    if (this.phase === 1) {
+      this.phase = 2;
+      // An adapter that ends quietly when aborted must not pass for a complete answer.
+      if (this.watch?.fired) return this.fail(this.stalled());
+      if (!state.error && !state.usage) {
+        // Clients (and their bills) should see an estimate flagged as such, not zero tokens.
+        state.usage = this.opts.estimateUsage(state.outputChars);
+        return Promise.resolve({ value: { type: "usage", usage: state.usage }, done: false });
+      }
+    }
+    if (this.phase === 3) return Promise.resolve(OVER);
     state.completed = !state.error;
-  } catch (e) {
-    state.error = opts.clientSignal.aborted ? clientClosed() : watch?.fired ? stalled() : toGatewayError(e);
-    throw state.error;
-  } finally {
-    watch?.stop();
-    if (!state.completed) {
-      opts.abort.abort();
-      await rest?.return?.().catch(() => {});
-      state.error ??= clientClosed();
+    return this.close().then(() => OVER);
+  }
+
+  private fail(e: unknown): Promise<never> {
+    const { state } = this;
+    state.error = this.opts.clientSignal.aborted ? clientClosed() : this.watch?.fired ? this.stalled() : toGatewayError(e);
+    const error = state.error;
+    return this.close().then(() => {
+      throw error;
+    });
+  }
+
+  /** Runs once, however the answer ended. */
+  private close(): Promise<void> {
+    this.phase = 3;
+    const { state, opts } = this;
+    this.watch?.stop();
+    if (state.completed) {
+      opts.finish(state);
+      return Promise.resolve();
     }
-    opts.finish(state);
+    opts.abort.abort();
+    const closing = (this.rest?.return?.() ?? Promise.resolve()).then(
+      () => {},
+      () => {},
+    );
+    this.busy = closing;
+    return closing.then(() => {
+      this.busy = undefined;
+      state.error ??= clientClosed();
+      opts.finish(state);
+    });
+  }
+
+  private stalled(): GatewayError {
+    const { opts } = this;
+    return lmrelayError("timeout", `${opts.providerId}: the stream stalled (nothing for ${opts.idleMs} ms); the answer is incomplete`, {
+      provider: opts.providerId,
+      code: "idle_timeout",
+    });
   }
 }

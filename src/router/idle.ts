@@ -1,41 +1,64 @@
 // The inter-chunk idle timeout of a relayed stream: when an upstream goes silent mid-answer for
 // longer than the limit, the attempt is aborted and the client gets its protocol's error event
-// instead of a hang. One timer per stream that re-arms itself; an event only stores a timestamp.
+// instead of a hang. One coarse sweep serves every open stream (a timer per stream costs memory
+// for each of thousands of long answers): an event only sets a flag, and the sweep, every tenth
+// of the shortest limit (at most a second), aborts the streams that stayed silent. A stream is cut
+// after its limit of silence plus at most one sweep period, never before.
 
 /** Ollama loads a model on its first request; its first byte may take minutes. */
 export const OLLAMA_FIRST_BYTE_FACTOR = 3;
 
+const watches = new Set<IdleWatch>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+let sweepMs = Number.POSITIVE_INFINITY;
+
+function sweep(): void {
+  const now = performance.now();
+  for (const w of watches) {
+    if (w.heard) {
+      w.heard = false;
+      w.quietSince = now;
+    } else if (now - w.quietSince >= w.limitMs) {
+      watches.delete(w);
+      w.fired = true;
+      w.abort.abort(new DOMException("stream idle", "TimeoutError"));
+    }
+  }
+  if (watches.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+    sweepMs = Number.POSITIVE_INFINITY;
+  }
+}
+
 export class IdleWatch {
-  private last = performance.now();
-  private timer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the limit was hit (the abort came from here). */
   fired = false;
+  /** An event arrived since the last sweep. */
+  heard = false;
+  /** When a sweep last found the stream had heard something (or the watch began). */
+  quietSince = performance.now();
 
   constructor(
-    private readonly limitMs: number,
-    private readonly onIdle: () => void,
+    readonly limitMs: number,
+    /** Aborted, with a TimeoutError, when the limit is hit. */
+    readonly abort: AbortController,
   ) {
-    this.arm(limitMs);
-  }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(() => {
-      const silent = performance.now() - this.last;
-      if (silent >= this.limitMs) {
-        this.timer = undefined;
-        this.fired = true;
-        this.onIdle();
-      } else this.arm(this.limitMs - silent);
-    }, ms);
-    this.timer.unref?.();
+    watches.add(this);
+    const every = Math.min(1000, Math.max(10, limitMs / 10));
+    if (every < sweepMs) {
+      clearInterval(sweeper);
+      sweepMs = every;
+      sweeper = setInterval(sweep, every);
+      sweeper.unref?.();
+    }
   }
 
   touch(): void {
-    this.last = performance.now();
+    this.heard = true;
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    watches.delete(this);
   }
 }

@@ -1,15 +1,11 @@
 import type { ResolvedProvider } from "../config/resolve";
-import type { GatewayError } from "../core/errors";
-import { DEFAULT_MAX_EVENT_CHARS } from "../core/sse";
 import type { ChatRequest, StreamEvent } from "../core/types";
-import type { StreamEncoder } from "../inbound/http";
-import type { AnswerMeta } from "../inbound/openai/encode";
-import { ChatStreamEncoder } from "../inbound/openai/stream";
-import { bodyChunks, DEFAULT_MAX_UPSTREAM_BODY_BYTES, endpointOf, failureFromThrown, readBoundedText, sendUpstream, type UpstreamEndpoint, upstreamError } from "../upstream/http";
+import { DEFAULT_MAX_UPSTREAM_BODY_BYTES, endpointOf, failureFromThrown, readBoundedText, sendUpstream, type UpstreamEndpoint, upstreamError } from "../upstream/http";
 import { openaiAdapter, quirksOf } from "../upstream/openai/adapter";
-import { decodeChatResponse, decodeUsage, errorFromPayload, OpenAIChunkDecoder } from "../upstream/openai/decode";
+import { decodeChatResponse, decodeUsage } from "../upstream/openai/decode";
 import { adapterFor } from "../upstream/registry";
 import type { ChatReply, UpstreamCall } from "../upstream/types";
+import { rawStream } from "./passthrough-stream";
 import { SettledAnswer } from "../core/fold";
 
 // Same-format passthrough: an OpenAI Chat Completions request bound for a plain OpenAI-wire upstream
@@ -229,143 +225,8 @@ function completeAnswer(json: any): boolean {
   return json.choices.length === 1 && typeof choice?.finish_reason === "string" && choice.finish_reason !== "" && decodeUsage(json.usage) !== undefined;
 }
 
-const DONE = "data: [DONE]\n\n";
-
 async function* fromArray(events: StreamEvent[]): AsyncGenerator<StreamEvent> {
   yield* events;
-}
-
-/**
- * The upstream's SSE body as `raw` events, one per upstream read that holds whole frames (an
- * untouched read is forwarded as the very same bytes), each frame also decoded for bookkeeping.
- * Cut out: the usage chunk lmrelay asked for on the client's behalf, and `[DONE]` (the encoder
- * closes the stream, after what the translation would add: a missing finish reason, an estimated
- * usage). A frame split across reads waits for its end; an upstream error frame becomes an `error`
- * event (the client gets lmrelay's error frame, as on the translated path). Comments before the
- * first data frame wait for it, so a keep-alive does not commit the answer (no failover after it).
- */
-async function* rawStream(ep: UpstreamEndpoint, res: Response, stripUsage: boolean): AsyncGenerator<StreamEvent> {
-  const decoder = new OpenAIChunkDecoder({ ep });
-  const utf8 = new TextDecoder();
-  let pending = "";
-  let held = "";
-  let sawData = false;
-  let finished = false;
-  // A frame split across reads: its pieces, joined once its end arrives (no rescans of a long line).
-  const parts: string[] = [];
-  let partChars = 0;
-  for await (const bytes of bodyChunks(ep, res)) {
-    const piece = utf8.decode(bytes, { stream: true });
-    if (parts.length > 0 && !piece.includes("\n\n") && !piece.includes("\r") && !(piece.startsWith("\n") && parts.at(-1)!.endsWith("\n"))) {
-      parts.push(piece);
-      partChars += piece.length;
-      // A frame that never ends must not fill memory: the same bound as the SSE parser's.
-      if (partChars > DEFAULT_MAX_EVENT_CHARS) {
-        yield { type: "error", error: upstreamError(ep, "upstream_error", `sent a stream event longer than ${DEFAULT_MAX_EVENT_CHARS} characters; the answer was cut`, { code: "bad_response" }) };
-        return;
-      }
-      continue;
-    }
-    if (parts.length > 0) {
-      pending = parts.join("");
-      parts.length = 0;
-      partChars = 0;
-    }
-    let text = pending + piece;
-    const crlf = text.includes("\r");
-    if (crlf) text = text.replace(/\r\n?/g, "\n");
-    const last = text.lastIndexOf("\n\n");
-    if (last < 0) {
-      parts.push(text);
-      partChars = text.length;
-      pending = "";
-      continue;
-    }
-    let untouched = pending === "" && !crlf && last === text.length - 2;
-    pending = text.slice(last + 2);
-    let out = "";
-    let chars = 0;
-    let content = false;
-    let start: StreamEvent | undefined;
-    let error: GatewayError | undefined;
-    for (let at = 0; at <= last; ) {
-      const end = text.indexOf("\n\n", at);
-      const frame = text.slice(at, end);
-      at = end + 2;
-      const data = frameData(frame);
-      if (data === undefined) {
-        if (frame.startsWith("event: error") || frame.startsWith("event:error")) {
-          error = errorFromPayload(ep, errorPayload(frame));
-          break;
-        }
-        // Comments and bare event lines pass through as they are.
-        out += `${frame}\n\n`;
-        continue;
-      }
-      sawData = true;
-      if (data === "[DONE]") {
-        decoder.done = true;
-        untouched = false;
-        break;
-      }
-      let chunk: any;
-      try {
-        chunk = JSON.parse(data);
-        for (const ev of decoder.pushChunk(chunk)) {
-          if (ev.type === "text" || ev.type === "thinking") ((chars += ev.text.length), (content = true));
-          else if (ev.type === "tool_call_delta") ((chars += ev.arguments.length), (content = true));
-          else if (ev.type === "tool_call_start") content = true;
-          else if (ev.type === "finish") finished = true;
-          else if (ev.type === "start") start = ev;
-        }
-      } catch (e) {
-        error = chunk === undefined ? upstreamError(ep, "upstream_error", `sent a stream chunk that is not JSON: ${data.slice(0, 200)}`, { code: "bad_response" }) : (e as GatewayError);
-        break;
-      }
-      if (stripUsage && chunk.usage && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
-        untouched = false;
-        continue;
-      }
-      out += `${frame}\n\n`;
-    }
-    if (start) yield start;
-    if (error) {
-      if (out && sawData) yield { type: "raw", data: held + out, content, chars };
-      yield { type: "error", error };
-      return;
-    }
-    if (!sawData) {
-      held += out;
-      continue;
-    }
-    if (out) yield { type: "raw", data: untouched && !held ? bytes : held + out, content, chars };
-    held = "";
-    if (decoder.done) break;
-  }
-  // What the translation adds at the end: a finish reason the upstream left out; usage last.
-  for (const ev of decoder.end()) if ((ev.type === "finish" && !finished) || ev.type === "usage" || ev.type === "start") yield ev;
-}
-
-/** The `data:` payload of one frame (lines joined), or undefined for a frame without one. */
-function frameData(frame: string): string | undefined {
-  if (frame.startsWith("data: ") && !frame.includes("\n")) return frame.slice(6);
-  let data: string | undefined;
-  for (const line of frame.split("\n")) {
-    if (!line.startsWith("data:")) continue;
-    const v = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
-    data = data === undefined ? v : `${data}\n${v}`;
-  }
-  return data;
-}
-
-function errorPayload(frame: string): unknown {
-  const data = frameData(frame) ?? "";
-  try {
-    const p = JSON.parse(data);
-    return p?.error ?? p;
-  } catch {
-    return data;
-  }
 }
 
 /** The non-stream answer's bytes, once the events are over (bookkeeping included); errors throw. */
@@ -378,47 +239,4 @@ export async function rawAnswer(events: AsyncIterable<StreamEvent>): Promise<str
   if (events instanceof SettledAnswer) for (const ev of events.events) take(ev);
   else for await (const ev of events) take(ev);
   return data;
-}
-
-/** The inbound side of a passthrough stream: the upstream's bytes, and what the translation would
- *  add (a missing finish reason, an estimated usage chunk when asked for, `[DONE]`, error frames)
- *  in the translation's own encoder. */
-export class PassthroughStreamEncoder implements StreamEncoder {
-  private readonly inner: ChatStreamEncoder;
-  private estimated = false;
-
-  constructor(meta: AnswerMeta, private readonly includeUsage: boolean) {
-    this.inner = new ChatStreamEncoder(meta, includeUsage);
-  }
-
-  encode(ev: StreamEvent): string | Uint8Array {
-    switch (ev.type) {
-      case "raw":
-        return ev.data;
-      case "start":
-        this.inner.encode(ev); // only fixes the id and model of any chunk lmrelay adds
-        return "";
-      case "finish":
-        return this.inner.encode(ev);
-      case "usage":
-        // The upstream's own usage chunk was relayed already; only an estimate needs writing.
-        if (ev.usage.estimated) {
-          this.estimated = true;
-          this.inner.encode(ev);
-        }
-        return "";
-      default:
-        return "";
-    }
-  }
-
-  end(): string {
-    if (!(this.includeUsage && this.estimated)) return DONE;
-    this.inner.encode({ type: "finish", reason: "stop" }); // the finish chunk went out already
-    return this.inner.end();
-  }
-
-  error(err: GatewayError): string {
-    return this.inner.error(err);
-  }
 }

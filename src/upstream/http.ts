@@ -128,24 +128,53 @@ export async function readBoundedText(ep: UpstreamEndpoint, res: Response, limit
   return new TextDecoder().decode(Buffer.concat(chunks, size));
 }
 
-/** The response body as raw chunks, with read failures (cut connection, timeout) as GatewayErrors. */
-export async function* bodyChunks(ep: UpstreamEndpoint, res: Response): AsyncGenerator<Uint8Array> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  try {
-    for (;;) {
-      let r: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        r = await reader.read();
-      } catch (err) {
-        throw failureFromThrown(ep, err);
-      }
-      if (r.done) return;
-      yield r.value;
-    }
-  } finally {
-    // Stopping early (client gone, [DONE] seen) must release the upstream connection.
-    reader.cancel().catch(() => {});
+/** The response body as raw chunks, with read failures (cut connection, timeout) as GatewayErrors.
+ *  A plain iterator over the body's reader rather than a generator: one promise per read. */
+export function bodyChunks(ep: UpstreamEndpoint, res: Response): AsyncIterableIterator<Uint8Array> {
+  return new BodyChunks(ep, res.body);
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+interface BodyReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+  cancel(): Promise<void>;
+}
+
+class BodyChunks implements AsyncIterableIterator<Uint8Array> {
+  private reader: BodyReader | undefined;
+  private readonly got = (r: { done: boolean; value?: Uint8Array }): IteratorResult<Uint8Array> => (r.done ? this.release() : (r as IteratorYieldResult<Uint8Array>));
+  private readonly failed = (err: unknown): never => {
+    this.release();
+    throw failureFromThrown(this.ep, err);
+  };
+
+  constructor(
+    private readonly ep: UpstreamEndpoint,
+    body: ReadableStream<Uint8Array> | null,
+  ) {
+    this.reader = body?.getReader();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    if (!this.reader) return Promise.resolve(DONE);
+    return this.reader.read().then(this.got, this.failed);
+  }
+
+  /** Stopping early (client gone, [DONE] seen) must release the upstream connection. */
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.release();
+    return Promise.resolve(DONE);
+  }
+
+  private release(): typeof DONE {
+    this.reader?.cancel().catch(() => {});
+    this.reader = undefined;
+    return DONE;
   }
 }
 

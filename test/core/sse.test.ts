@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseNdjson, parseSse } from "../../src/core/sse";
+import { parseNdjson, parseSse, SseParser, sseReads } from "../../src/core/sse";
 import { collect } from "../helpers/async";
 
 async function* chunks(parts: Uint8Array[]) {
@@ -54,3 +54,40 @@ describe("parseNdjson", () => {
     await expect(collect(parseNdjson(chunks([new TextEncoder().encode('{"a":1}\n{oops\n')])))).rejects.toThrow();
   });
 });
+
+describe("SseParser and sseReads (one synchronous pass per read)", () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+
+  test("each read gives the events it completed", () => {
+    const p = new SseParser();
+    expect(p.push(bytes("data: a\n\ndata: b\n\nda"))).toEqual([
+      { event: undefined, data: "a" },
+      { event: undefined, data: "b" },
+    ]);
+    expect(p.push(bytes("ta: c\n"))).toEqual([]);
+    expect(p.end()).toEqual([{ event: undefined, data: "c" }]);
+  });
+
+  test("an over-long event after complete ones in the same read: those come first, then the error", () => {
+    const p = new SseParser({ maxEventChars: 20 });
+    expect(p.push(bytes(`data: ok\n\ndata: ${"x".repeat(30)}\n\n`))).toEqual([{ event: undefined, data: "ok" }]);
+    expect(() => p.push(bytes("data: more\n\n"))).toThrow("longer than 20 characters");
+  });
+
+  test("a parse failure releases the body", async () => {
+    let released = false;
+    const body: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ done: false, value: bytes(`data: ${"x".repeat(50)}\n`) }),
+        return: async () => {
+          released = true;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+    const reads = sseReads(body, { maxEventChars: 20 });
+    await expect(reads.next()).rejects.toThrow("longer than 20 characters");
+    expect(released).toBe(true);
+  });
+});
+

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { GatewayError } from "../../src/core/errors";
 import { foldEvents } from "../../src/core/fold";
-import { parseSse } from "../../src/core/sse";
 import type { StreamEvent } from "../../src/core/types";
 import { type DecodeOptions, decodeAnthropicMessage, decodeAnthropicStream, toUsage } from "../../src/upstream/anthropic/decode";
 
@@ -17,7 +16,7 @@ async function* bytes(...chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
 async function decode(sse: string | Uint8Array[], o = opts): Promise<StreamEvent[]> {
   const chunks = typeof sse === "string" ? [enc.encode(sse)] : sse;
   const out: StreamEvent[] = [];
-  for await (const ev of decodeAnthropicStream(parseSse(bytes(...chunks)), o)) out.push(ev);
+  for await (const ev of decodeAnthropicStream(bytes(...chunks), o)) out.push(ev);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import type { GatewayError } from "../../core/errors";
-import type { SseEvent } from "../../core/sse";
+import { sseReads } from "../../core/sse";
 import type { FinishReason, StreamEvent, Usage } from "../../core/types";
 import { upstreamError } from "../http";
 import { JSON_TOOL_NAME } from "./encode";
@@ -178,23 +178,24 @@ export function errorFromBody(opts: Pick<DecodeOptions, "providerId" | "secret">
 
 /** Canonical events from an Anthropic SSE body. Throws `GatewayError` on an error event, on a
  *  data line that is not JSON and on a stream that ends before `message_stop`. */
-export async function* decodeAnthropicStream(sse: AsyncIterable<SseEvent>, opts: DecodeOptions): AsyncGenerator<StreamEvent> {
+export async function* decodeAnthropicStream(body: AsyncIterable<Uint8Array>, opts: DecodeOptions): AsyncGenerator<StreamEvent> {
   const decoder = new AnthropicDecoder(opts);
   const out: StreamEvent[] = [];
-  for await (const frame of sse) {
-    let ev: Json;
-    try {
-      ev = JSON.parse(frame.data);
-    } catch {
-      throw brokenAnswer(opts, `stream event ${frame.event ?? ""} is not valid JSON`);
+  for await (const frames of sseReads(body))
+    for (const frame of frames) {
+      let ev: Json;
+      try {
+        ev = JSON.parse(frame.data);
+      } catch {
+        throw brokenAnswer(opts, `stream event ${frame.event ?? ""} is not valid JSON`);
+      }
+      // The data's `type` names the event; fall back to the SSE event name for bare bodies.
+      if (ev && typeof ev === "object" && typeof ev.type !== "string" && frame.event) ev.type = frame.event;
+      decoder.push(ev, out);
+      for (const e of out) yield e;
+      out.length = 0;
+      if (decoder.done) return;
     }
-    // The data's `type` names the event; fall back to the SSE event name for bare bodies.
-    if (ev && typeof ev === "object" && typeof ev.type !== "string" && frame.event) ev.type = frame.event;
-    decoder.push(ev, out);
-    for (const e of out) yield e;
-    out.length = 0;
-    if (decoder.done) return;
-  }
   throw brokenAnswer(opts, "stream ended before message_stop");
 }
 

@@ -1,5 +1,4 @@
 import type { ResolvedKey, ResolvedProvider } from "../../config/resolve";
-import { parseSse } from "../../core/sse";
 import type { ChatRequest, StreamEvent } from "../../core/types";
 import { type UpstreamEndpoint, bodyChunks, endpointOf, postJson, readJson, sendUpstream, upstreamError } from "../http";
 import type { ChatReply, UpstreamAdapter, UpstreamCall } from "../types";
@@ -57,7 +56,7 @@ async function chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
   const opts: DecodeOptions = { providerId: provider.id, secret: key?.secret, jsonMode };
   // Some proxies answer a stream request with one JSON body; decode whatever arrived.
   if (req.stream && !(res.headers.get("content-type") ?? "").includes("application/json")) {
-    const events = decodeAnthropicStream(parseSse(bodyChunks(ep, res)), opts);
+    const events = decodeAnthropicStream(bodyChunks(ep, res), opts);
     return { events: await startedStream(events), headers: res.headers };
   }
   const json = await readJson(ep, res);

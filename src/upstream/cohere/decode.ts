@@ -1,5 +1,5 @@
 import type { GatewayError } from "../../core/errors";
-import { parseSse } from "../../core/sse";
+import { sseReads } from "../../core/sse";
 import type { ChatResponse, FinishReason, StreamEvent, TextPart, ThinkingPart, ToolCallPart, Usage } from "../../core/types";
 import { extractErrorInfo, upstreamError } from "../http";
 
@@ -98,66 +98,67 @@ export async function* decodeCohereStream(ctx: DecodeContext, body: AsyncIterabl
   const toolIndex = new Map<number, number>();
   let lastTool = -1;
   let ended = false;
-  for await (const sse of parseSse(body)) {
-    if (sse.data === "[DONE]") break;
-    let ev: Obj;
-    try {
-      ev = JSON.parse(sse.data);
-    } catch {
-      throw upstreamError(ctx, "upstream_error", `sent a stream event that is not JSON: ${sse.data.slice(0, 200)}`, { code: "bad_response" });
+  reading: for await (const frames of sseReads(body))
+    for (const sse of frames) {
+      if (sse.data === "[DONE]") break reading;
+      let ev: Obj;
+      try {
+        ev = JSON.parse(sse.data);
+      } catch {
+        throw upstreamError(ctx, "upstream_error", `sent a stream event that is not JSON: ${sse.data.slice(0, 200)}`, { code: "bad_response" });
+      }
+      if (!ev || typeof ev !== "object") continue;
+      const type: unknown = ev.type ?? sse.event;
+      // Not a documented event, but a proxy or the API may report a failure mid-stream this way.
+      if (type === "error" || (type === undefined && (ev.message !== undefined || ev.error !== undefined)))
+        throw upstreamError(ctx, "upstream_error", extractErrorInfo(ev).message ?? "stream error", { code: "stream_error" });
+      if (!started) {
+        started = true;
+        yield { type: "start", id: typeof ev.id === "string" ? ev.id : undefined, model: ctx.model };
+      }
+      const delta = ev.delta as Obj | undefined;
+      switch (type) {
+        case "content-start":
+        case "content-delta": {
+          const c = delta?.message?.content as Obj | undefined;
+          if (typeof c?.thinking === "string" && c.thinking) yield { type: "thinking", text: c.thinking };
+          if (typeof c?.text === "string" && c.text) yield { type: "text", text: c.text };
+          break;
+        }
+        case "tool-plan-delta": {
+          const plan = delta?.message?.tool_plan;
+          if (typeof plan === "string" && plan) yield { type: "text", text: plan };
+          break;
+        }
+        case "tool-call-start": {
+          const call = delta?.message?.tool_calls as Obj | undefined;
+          const index = toolIndex.size;
+          toolIndex.set(typeof ev.index === "number" ? ev.index : index, index);
+          lastTool = index;
+          yield { type: "tool_call_start", index, id: String(call?.id ?? ""), name: String(call?.function?.name ?? "") };
+          const args = call?.function?.arguments;
+          if (typeof args === "string" && args) yield { type: "tool_call_delta", index, arguments: args };
+          break;
+        }
+        case "tool-call-delta": {
+          const args = delta?.message?.tool_calls?.function?.arguments;
+          const index = typeof ev.index === "number" ? (toolIndex.get(ev.index) ?? lastTool) : lastTool;
+          if (index >= 0 && typeof args === "string" && args) yield { type: "tool_call_delta", index, arguments: args };
+          break;
+        }
+        case "message-end": {
+          const finish = mapFinishReason(ctx, delta?.finish_reason, delta?.error, toolIndex.size > 0);
+          if (typeof finish !== "string") throw finish;
+          yield { type: "finish", reason: finish };
+          const usage = mapUsage(delta?.usage);
+          if (usage) yield { type: "usage", usage };
+          ended = true;
+          break;
+        }
+        default:
+          break; // message-start (handled above), content-end, tool-call-end, citation-*, debug
+      }
+      if (ended) break reading;
     }
-    if (!ev || typeof ev !== "object") continue;
-    const type: unknown = ev.type ?? sse.event;
-    // Not a documented event, but a proxy or the API may report a failure mid-stream this way.
-    if (type === "error" || (type === undefined && (ev.message !== undefined || ev.error !== undefined)))
-      throw upstreamError(ctx, "upstream_error", extractErrorInfo(ev).message ?? "stream error", { code: "stream_error" });
-    if (!started) {
-      started = true;
-      yield { type: "start", id: typeof ev.id === "string" ? ev.id : undefined, model: ctx.model };
-    }
-    const delta = ev.delta as Obj | undefined;
-    switch (type) {
-      case "content-start":
-      case "content-delta": {
-        const c = delta?.message?.content as Obj | undefined;
-        if (typeof c?.thinking === "string" && c.thinking) yield { type: "thinking", text: c.thinking };
-        if (typeof c?.text === "string" && c.text) yield { type: "text", text: c.text };
-        break;
-      }
-      case "tool-plan-delta": {
-        const plan = delta?.message?.tool_plan;
-        if (typeof plan === "string" && plan) yield { type: "text", text: plan };
-        break;
-      }
-      case "tool-call-start": {
-        const call = delta?.message?.tool_calls as Obj | undefined;
-        const index = toolIndex.size;
-        toolIndex.set(typeof ev.index === "number" ? ev.index : index, index);
-        lastTool = index;
-        yield { type: "tool_call_start", index, id: String(call?.id ?? ""), name: String(call?.function?.name ?? "") };
-        const args = call?.function?.arguments;
-        if (typeof args === "string" && args) yield { type: "tool_call_delta", index, arguments: args };
-        break;
-      }
-      case "tool-call-delta": {
-        const args = delta?.message?.tool_calls?.function?.arguments;
-        const index = typeof ev.index === "number" ? (toolIndex.get(ev.index) ?? lastTool) : lastTool;
-        if (index >= 0 && typeof args === "string" && args) yield { type: "tool_call_delta", index, arguments: args };
-        break;
-      }
-      case "message-end": {
-        const finish = mapFinishReason(ctx, delta?.finish_reason, delta?.error, toolIndex.size > 0);
-        if (typeof finish !== "string") throw finish;
-        yield { type: "finish", reason: finish };
-        const usage = mapUsage(delta?.usage);
-        if (usage) yield { type: "usage", usage };
-        ended = true;
-        break;
-      }
-      default:
-        break; // message-start (handled above), content-end, tool-call-end, citation-*, debug
-    }
-    if (ended) break;
-  }
   if (!ended) throw upstreamError(ctx, "upstream_error", "the stream ended before message-end", { code: "truncated_stream" });
 }

@@ -1,5 +1,5 @@
 import type { GatewayError } from "../../core/errors";
-import { parseSse } from "../../core/sse";
+import { sseReads } from "../../core/sse";
 import type { FinishReason, StreamEvent, Usage } from "../../core/types";
 import { upstreamError } from "../http";
 import { geminiStreamError } from "./errors";
@@ -126,15 +126,16 @@ export function decodeGeminiResponse(ctx: GeminiDecodeContext, json: unknown): S
 /** A streamGenerateContent?alt=sse body as events, pulled lazily. */
 export async function* decodeGeminiStream(ctx: GeminiDecodeContext, body: AsyncIterable<Uint8Array>): AsyncGenerator<StreamEvent> {
   const decoder = new GeminiDecoder(ctx);
-  for await (const sse of parseSse(body)) {
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(sse.data);
-    } catch {
-      throw upstreamError(ctx, "upstream_error", `sent a stream chunk that is not JSON: ${sse.data.slice(0, 200)}`, { code: "bad_response" });
+  for await (const frames of sseReads(body))
+    for (const sse of frames) {
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(sse.data);
+      } catch {
+        throw upstreamError(ctx, "upstream_error", `sent a stream chunk that is not JSON: ${sse.data.slice(0, 200)}`, { code: "bad_response" });
+      }
+      if (typeof chunk !== "object" || chunk === null) continue;
+      for (const ev of decoder.push(chunk as GeminiResponse)) yield ev;
     }
-    if (typeof chunk !== "object" || chunk === null) continue;
-    yield* decoder.push(chunk as GeminiResponse);
-  }
-  yield* decoder.end();
+  for (const ev of decoder.end()) yield ev;
 }

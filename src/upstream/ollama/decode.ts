@@ -1,5 +1,5 @@
 import type { GatewayError } from "../../core/errors";
-import { parseNdjson } from "../../core/sse";
+import { ndjsonReads } from "../../core/sse";
 import type { FinishReason, StreamEvent } from "../../core/types";
 import { type UpstreamEndpoint, bodyChunks, failureFromThrown, upstreamError } from "../http";
 
@@ -85,10 +85,10 @@ export class OllamaChatDecoder {
 /** The events of a streamed answer, pulled lazily from the NDJSON body. */
 export async function* decodeOllamaStream(ep: UpstreamEndpoint, res: Response, model: string): AsyncGenerator<StreamEvent> {
   const decoder = new OllamaChatDecoder(ep, model);
-  const lines = parseNdjson(bodyChunks(ep, res));
+  const lines = ndjsonReads(bodyChunks(ep, res));
   try {
     for (;;) {
-      let next: IteratorResult<unknown>;
+      let next: IteratorResult<unknown[]>;
       try {
         next = await lines.next();
       } catch (err) {
@@ -97,13 +97,15 @@ export async function* decodeOllamaStream(ep: UpstreamEndpoint, res: Response, m
         throw failureFromThrown(ep, err);
       }
       if (next.done) break;
-      for (const ev of decoder.push(next.value)) yield ev;
-      if (decoder.done) return;
+      for (const line of next.value) {
+        for (const ev of decoder.push(line)) yield ev;
+        if (decoder.done) return;
+      }
     }
     decoder.end();
   } finally {
     // Stopping early (done line seen, consumer gone) releases the upstream connection.
-    await lines.return(undefined);
+    await lines.return();
   }
 }
 

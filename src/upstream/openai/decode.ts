@@ -1,5 +1,5 @@
 import type { GatewayError } from "../../core/errors";
-import { parseSse } from "../../core/sse";
+import { type SseEvent, sseReads } from "../../core/sse";
 import type { FinishReason, StreamEvent, Usage } from "../../core/types";
 import { classifyError, extractErrorInfo, type UpstreamEndpoint, upstreamError } from "../http";
 import type { NineCharToolIds } from "./toolIds";
@@ -30,9 +30,10 @@ export class OpenAIChunkDecoder {
   private sawChunk = false;
   private finished = false;
   private usage: Usage | undefined;
-  private slots = new Map<number | string, ToolSlot>();
+  /** Tool calls by key; created by the first one (most answers hold none). */
+  private slots: Map<number | string, ToolSlot> | undefined;
   private lastSlotKey: number | string | undefined;
-  private seenIds = new Set<string>();
+  private seenIds: Set<string> | undefined;
 
   constructor(private readonly ctx: DecodeContext) {}
 
@@ -77,7 +78,7 @@ export class OpenAIChunkDecoder {
     this.flushTools(out);
     if (!this.finished) {
       this.finished = true;
-      out.push({ type: "finish", reason: this.slots.size > 0 ? "tool_calls" : "stop" });
+      out.push({ type: "finish", reason: this.slots ? "tool_calls" : "stop" });
     }
     if (this.usage) out.push({ type: "usage", usage: this.usage });
     return out;
@@ -107,16 +108,17 @@ export class OpenAIChunkDecoder {
     const id = nonEmpty(tc.id);
     // Fragments are keyed by `index`; servers that omit it start a new call with each new id.
     const key: number | string =
-      typeof tc.index === "number" ? tc.index : id && !this.seenIds.has(id) ? `id:${id}` : (this.lastSlotKey ?? 0);
-    let slot = this.slots.get(key);
+      typeof tc.index === "number" ? tc.index : id && !this.seenIds?.has(id) ? `id:${id}` : (this.lastSlotKey ?? 0);
+    const slots = (this.slots ??= new Map());
+    let slot = slots.get(key);
     if (!slot) {
-      slot = { index: this.slots.size, id: "", name: "", started: false, pending: "" };
-      this.slots.set(key, slot);
+      slot = { index: slots.size, id: "", name: "", started: false, pending: "" };
+      slots.set(key, slot);
     }
     this.lastSlotKey = key;
     if (id && !slot.id) {
       slot.id = id;
-      this.seenIds.add(id);
+      (this.seenIds ??= new Set()).add(id);
     }
     const fn = tc.function ?? {};
     if (!slot.started && nonEmpty(fn.name)) slot.name = fn.name;
@@ -138,7 +140,7 @@ export class OpenAIChunkDecoder {
   }
 
   private flushTools(out: StreamEvent[]): void {
-    for (const slot of this.slots.values()) if (!slot.started) this.startTool(out, slot);
+    if (this.slots) for (const slot of this.slots.values()) if (!slot.started) this.startTool(out, slot);
   }
 
   private finish(out: StreamEvent[], raw: string, matchedStop: unknown): void {
@@ -149,7 +151,7 @@ export class OpenAIChunkDecoder {
     this.flushTools(out);
     this.finished = true;
     // Servers that answer tool calls with "stop" (Ollama-compat, some vLLM parsers).
-    if (mapped === "stop" && this.slots.size > 0) out.push({ type: "finish", reason: "tool_calls" });
+    if (mapped === "stop" && this.slots) out.push({ type: "finish", reason: "tool_calls" });
     // vLLM names the stop string that ended the answer.
     else if (mapped === "stop" && typeof matchedStop === "string" && matchedStop) out.push({ type: "finish", reason: "stop_sequence", stopSequence: matchedStop });
     else out.push({ type: "finish", reason: mapped });
@@ -159,18 +161,23 @@ export class OpenAIChunkDecoder {
 /** Decodes an SSE body into events, ending at `[DONE]` or at the end of the body. */
 export async function* decodeChatStream(body: AsyncIterable<Uint8Array>, ctx: DecodeContext): AsyncGenerator<StreamEvent> {
   const decoder = new OpenAIChunkDecoder(ctx);
-  for await (const sse of parseSse(body)) {
-    if (sse.event === "error") {
-      let payload: any = sse.data;
-      try {
-        payload = JSON.parse(sse.data);
-      } catch {}
-      throw errorFromPayload(ctx.ep, payload?.error ?? payload);
+  reading: for await (const frames of sseReads(body))
+    for (const frame of frames) {
+      for (const ev of decodeFrame(decoder, frame, ctx)) yield ev;
+      if (decoder.done) break reading;
     }
-    yield* decoder.pushData(sse.data);
-    if (decoder.done) break;
+  for (const ev of decoder.end()) yield ev;
+}
+
+function decodeFrame(decoder: OpenAIChunkDecoder, sse: SseEvent, ctx: DecodeContext): StreamEvent[] {
+  if (sse.event === "error") {
+    let payload: any = sse.data;
+    try {
+      payload = JSON.parse(sse.data);
+    } catch {}
+    throw errorFromPayload(ctx.ep, payload?.error ?? payload);
   }
-  yield* decoder.end();
+  return decoder.pushData(sse.data);
 }
 
 /** Decodes a whole (non-stream) answer into the same events a stream of it would give. */
