@@ -123,6 +123,7 @@ export class RelayGateway implements Gateway {
       events,
       headers: { ...limitHeaders, "x-lmrelay-provider": provider.id, "x-lmrelay-model": model, ...explainHeaders(records, plan.note) },
       passthrough: opened.passthrough,
+      promptTokens,
     };
   }
 

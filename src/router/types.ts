@@ -31,6 +31,8 @@ export interface ChatOutcome {
   headers: Record<string, string>;
   /** The events carry the upstream's own bytes (`raw` events): relay those, encode nothing. */
   passthrough?: boolean;
+  /** lmrelay's estimate of the request's input tokens (for answers whose upstream reports none). */
+  promptTokens: number;
 }
 
 export interface EmbedOutcome {

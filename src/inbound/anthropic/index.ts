@@ -24,7 +24,7 @@ function messages(deps: InboundDeps, request: Request, server: Server): Promise<
     const outcome = await deps.gateway.chat(req, ctx);
     const headers = relayHeaders(ctx.requestId, { ...outcome.headers, "request-id": ctx.requestId });
     if (req.stream) {
-      const encoder = new AnthropicStreamEncoder({ model: outcome.model, requestId: ctx.requestId, estimateInputTokens: () => estimatePromptTokens(req) });
+      const encoder = new AnthropicStreamEncoder({ model: outcome.model, requestId: ctx.requestId, estimateInputTokens: () => outcome.promptTokens });
       headers["content-type"] = "text/event-stream; charset=utf-8";
       headers["cache-control"] = "no-cache";
       return new Response(streamBody(outcome.events, encoder, toGatewayError), { headers });
