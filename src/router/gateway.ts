@@ -11,8 +11,8 @@ import type { AuditWriter } from "../store/audit";
 import type { RequestRow } from "../store/schema";
 import { adapterFor } from "../upstream/registry";
 import type { Target } from "../upstream/types";
-import { type AnswerState, openChat, type RelayOptions, relayAnswer, settleAnswer } from "./answer";
-import { type AttemptEnv, AttemptsFailed, runAttempts } from "./attempts";
+import { type AnswerState, type OpenedChat, openChat, type RelayOptions, relayAnswer, settleAnswer } from "./answer";
+import { type AttemptEnv, AttemptsFailed, type AttemptSuccess, runAttempts } from "./attempts";
 import { type Capability, CapabilityBook, requestNeeds } from "./capabilities";
 import type { Catalog } from "./catalog";
 import { type Resolution, resolveCandidates, routableNames } from "./candidates";
@@ -85,11 +85,36 @@ export class RelayGateway implements Gateway {
     } catch (e) {
       throw this.failed(ctx, e, plan, req.model, req.stream);
     }
-    const { value: opened, target, records, abort, lease, startedAt, firstByteMs } = success;
-    const { provider, key, model } = target;
-    this.health.noteHeaders(provider.id, key, model, opened.headers);
+    const { value: opened, target, records } = success;
+    const { provider, model } = target;
+    this.health.noteHeaders(provider.id, target.key, model, opened.headers);
     this.openAnswers++;
-    const relay: RelayOptions = {
+    const relay = this.relayOptions(ctx, config, success, promptTokens, req.model, req.stream);
+    // A non-stream answer arrived whole: its bookkeeping is done now, not event by event.
+    const events = req.stream || opened.rest ? relayAnswer(opened, relay) : settleAnswer(opened, relay);
+    return {
+      provider: provider.id,
+      model,
+      events,
+      headers: { ...limitHeaders, "x-lmrelay-provider": provider.id, "x-lmrelay-model": model, ...explainHeaders(records, plan.note) },
+      passthrough: opened.passthrough,
+      promptTokens,
+    };
+  }
+
+  /** How the answer is relayed and recorded. Built apart from `chat()`: its closures live as long as
+   *  the answer (a stream: minutes), and here they hold the request's scalars, not the request. */
+  private relayOptions(
+    ctx: RequestContext,
+    config: ResolvedConfig,
+    success: AttemptSuccess<OpenedChat>,
+    promptTokens: number,
+    requestedModel: string,
+    stream: boolean,
+  ): RelayOptions {
+    const { target, records, abort, lease, startedAt, firstByteMs } = success;
+    const { provider, key, model } = target;
+    return {
       receivedAt: ctx.receivedAt,
       clientSignal: ctx.signal,
       abort,
@@ -100,30 +125,20 @@ export class RelayGateway implements Gateway {
         this.openAnswers--;
         const usage: Usage = state.usage ?? { inputTokens: promptTokens, outputTokens: Math.ceil(state.outputChars / 4), estimated: true };
         lease.end(usage.inputTokens + usage.outputTokens);
-        this.learn(target, state, performance.now() - startedAt, req.stream ? firstByteMs : undefined);
+        this.learn(target, state, performance.now() - startedAt, stream ? firstByteMs : undefined);
         this.record(ctx, {
-          requestedModel: req.model,
+          requestedModel,
           provider: provider.id,
           model,
           keyName: key?.name,
           status: state.completed ? 200 : (state.error?.status ?? 500),
-          stream: req.stream,
+          stream,
           ttftMs: state.ttftMs,
           usage,
           error: state.completed ? undefined : state.error?.message,
           attempts: records,
         });
       },
-    };
-    // A non-stream answer arrived whole: its bookkeeping is done now, not event by event.
-    const events = req.stream || opened.rest ? relayAnswer(opened, relay) : settleAnswer(opened, relay);
-    return {
-      provider: provider.id,
-      model,
-      events,
-      headers: { ...limitHeaders, "x-lmrelay-provider": provider.id, "x-lmrelay-model": model, ...explainHeaders(records, plan.note) },
-      passthrough: opened.passthrough,
-      promptTokens,
     };
   }
 
