@@ -3,6 +3,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { type CohereFake, startCohereFake } from "../fakes/cohere";
 import { startGateway, type TestGateway } from "../helpers/gateway";
+import { readChatStream } from "../helpers/openai-stream";
 
 // Official OpenAI and Anthropic clients → lmrelay → the fake Cohere API: the translation is right
 // when the SDKs accept it, streaming and tool calls included.
@@ -67,14 +68,7 @@ test("OpenAI client, stream with include_usage", async () => {
     stream: true,
     stream_options: { include_usage: true },
   });
-  let text = "";
-  let finish: string | null | undefined;
-  let usage: OpenAI.CompletionUsage | undefined;
-  for await (const chunk of stream) {
-    text += chunk.choices[0]?.delta.content ?? "";
-    finish = chunk.choices[0]?.finish_reason ?? finish;
-    if (chunk.usage) usage = chunk.usage;
-  }
+  const { text, finish, usage } = await readChatStream(stream);
   expect(text).toBe("one two three");
   expect(finish).toBe("stop");
   expect(usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 3 });
