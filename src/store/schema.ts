@@ -33,6 +33,12 @@ export const requests = sqliteTable(
     unpriced: integer("unpriced", { mode: "boolean" }).notNull().default(false),
     error: text("error"),
     attempts: text("attempts").notNull().default("[]"),
+    /** What translation changed for the target model, as sent in `x-lmrelay-adjusted` (SPEC §2). */
+    adjusted: text("adjusted"),
+    /** The node that served the request (`cluster.node`, SPEC §8); null on a single node. */
+    node: text("node"),
+    /** Answered from the response cache (SPEC §9): no upstream attempt, cost 0. */
+    cacheHit: integer("cache_hit", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [index("requests_ts").on(t.ts), index("requests_client_ts").on(t.client, t.ts)],
 );
