@@ -126,6 +126,18 @@ export interface ChatRequest {
    *  forwarded only to an upstream of the same wire format. An Anthropic client's `anthropic-beta`
    *  header travels here under `ANTHROPIC_BETA_FIELD`. */
   passthrough?: { protocol: Protocol; fields: Record<string, unknown> };
+  /** The client's request as received (its text and parsed body), for an upstream adapter that can
+   *  take this wire format as it is (`UpstreamAdapter.forward`). Set by the inbound codec. */
+  original?: OriginalRequest;
+}
+
+/** A client's request body as it arrived, in its own wire format. */
+export interface OriginalRequest {
+  protocol: Protocol;
+  /** The body's text, exactly as received. */
+  text: string;
+  /** The same body, parsed. */
+  body: Record<string, unknown>;
 }
 
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "stop_sequence";

@@ -23,7 +23,7 @@ import { KeyPool } from "./keypool";
 import { routeCandidates, type RoutePlan } from "./pipeline";
 import { isFree } from "./plan";
 import { StrategyState } from "./strategy";
-import type { ChatOutcome, EmbedOutcome, Gateway, RequestContext } from "./types";
+import { type ChatOutcome, type EmbedOutcome, ESTIMATED_HEADER, type Gateway, type RequestContext, type TokenCount } from "./types";
 import { routeRequestOf } from "./userroute";
 
 // The router's front door: resolve the model, admit the client, plan and order the candidates,
@@ -146,6 +146,10 @@ export class RelayGateway implements Gateway {
   private learn({ provider, key, model }: Target, state: AnswerState, latencyMs: number, ttftMs?: number): void {
     if (state.completed) this.health.recordSuccess(provider.id, key, model, latencyMs, ttftMs);
     else if (state.error && state.error.code !== "client_closed") this.health.recordFailure(provider.id, key, model, policyFor(state.error).health, state.error);
+  }
+
+  async countTokens(req: ChatRequest, _ctx: RequestContext): Promise<TokenCount> {
+    return { tokens: estimatePromptTokens(req), estimated: true, headers: { [ESTIMATED_HEADER]: "true" } };
   }
 
   async embed(req: EmbedRequest, ctx: RequestContext): Promise<EmbedOutcome> {

@@ -16,25 +16,17 @@ import { SettledAnswer } from "../core/fold";
 // (usage, time to first token, errors), so failover, audit and health see exactly what the
 // translated path would; what is saved is the request encoding and the answer re-encoding.
 
-/** The client's request as received: its text and its parsed JSON (the decoded ChatRequest's source). */
-interface Original {
-  text: string;
-  body: Record<string, unknown>;
-}
-
-const originals = new WeakMap<ChatRequest, Original>();
-
 /** Marks a decoded OpenAI chat request as forwardable; `text` is the body it was decoded from. */
 export function keepOriginal(req: ChatRequest, text: string, body: unknown): void {
-  if (body && typeof body === "object" && !Array.isArray(body)) originals.set(req, { text, body: body as Record<string, unknown> });
+  if (body && typeof body === "object" && !Array.isArray(body)) req.original = { protocol: "openai", text, body: body as Record<string, unknown> };
 }
 
 const PLAIN_EFFORTS = new Set(["minimal", "low", "medium", "high"]);
 
 /** The upstream body to send, or undefined when this request must be translated for this provider. */
 export function passthroughBody(req: ChatRequest, provider: ResolvedProvider, model: string): { text: string; injectedUsage: boolean } | undefined {
-  const original = originals.get(req);
-  if (!original || adapterFor(provider.type) !== openaiAdapter) return undefined;
+  const original = req.original;
+  if (!original || original.protocol !== "openai" || adapterFor(provider.type) !== openaiAdapter) return undefined;
   const b = original.body;
   const q = quirksOf(provider);
   if (q.nineCharToolIds) return undefined;

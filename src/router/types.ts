@@ -35,6 +35,21 @@ export interface ChatOutcome {
   promptTokens: number;
 }
 
+/** Response header saying a token count is lmrelay's estimate, not an upstream's count. */
+export const ESTIMATED_HEADER = "x-lmrelay-estimated";
+
+export interface TokenCount {
+  /** Input tokens of the request. */
+  tokens: number;
+  /** True when lmrelay estimated it (no upstream counter was asked or could answer). */
+  estimated: boolean;
+  /** Provider id and upstream model that counted, when an upstream did. */
+  provider?: string;
+  model?: string;
+  /** `x-lmrelay-*` headers to add to the response. */
+  headers: Record<string, string>;
+}
+
 export interface EmbedOutcome {
   provider: string;
   model: string;
@@ -46,6 +61,9 @@ export interface EmbedOutcome {
 export interface Gateway {
   chat(req: ChatRequest, ctx: RequestContext): Promise<ChatOutcome>;
   embed(req: EmbedRequest, ctx: RequestContext): Promise<EmbedOutcome>;
+  /** The request's input tokens: the resolved upstream's own counter when it has one, else
+   *  lmrelay's estimate (flagged `estimated`). */
+  countTokens(req: ChatRequest, ctx: RequestContext): Promise<TokenCount>;
   /** Models and aliases the request's client may use. */
   models(ctx: RequestContext): ModelInfo[];
   /** Records a request that ended before reaching the router (bad input, auth failure…). */

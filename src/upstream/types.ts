@@ -21,6 +21,12 @@ export interface ChatReply {
   events: AsyncIterable<StreamEvent>;
   /** Upstream response headers (rate-limit state), when there was an HTTP response. */
   headers?: Headers;
+  /** The events include `raw` ones: the upstream's own bytes in the client's wire format
+   *  (`forward`), relayed as they are; the canonical events beside them are for bookkeeping. */
+  raw?: boolean;
+  /** What the translation changed for the target model, one short ASCII note each
+   *  (`max_tokens 32000->16384`); sent as `x-lmrelay-adjusted` and kept in the audit row. */
+  adjusted?: string[];
 }
 
 /** What a model can take beyond plain text chat; the router filters candidates on it. */
@@ -43,6 +49,14 @@ export interface ListedModel {
 export interface UpstreamAdapter {
   readonly type: string;
   chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply>;
+  /** Same-format passthrough: sends the client's original request (`req.original`) as it is, with
+   *  only the edits this target needs, and answers with `raw` events. Undefined when this request
+   *  cannot go as it is (another wire format, a quirk, a parameter the target refuses): the router
+   *  then calls `chat`. Both answers follow the same commit and timeout rules. */
+  forward?(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> | undefined;
+  /** The upstream's own token count for this request's input (Anthropic `count_tokens`, Gemini
+   *  `countTokens`); absent when the wire format has none. */
+  countTokens?(req: ChatRequest, call: UpstreamCall): Promise<number>;
   embed?(req: EmbedRequest, call: UpstreamCall): Promise<EmbedResponse>;
   /** Model ids the provider offers, from its model-list endpoint. */
   listModels?(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<string[]>;

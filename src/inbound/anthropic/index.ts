@@ -1,6 +1,5 @@
 import type { Elysia } from "elysia";
 import { lmrelayError, toGatewayError } from "../../core/errors";
-import { estimatePromptTokens } from "../../core/tokens";
 import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from "../http";
 import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";
 import { decodeMessagesRequest } from "./decode";
@@ -37,7 +36,8 @@ function messages(deps: InboundDeps, request: Request, server: Server): Promise<
 function countTokens(deps: InboundDeps, request: Request, server: Server): Promise<Response> {
   return deps.handle(request, server, "anthropic", async (ctx) => {
     const req = decodeMessagesRequest(await readJsonBody(request, deps.maxBodyBytes()), { requireMaxTokens: false });
-    return jsonResponse({ input_tokens: estimatePromptTokens(req) }, 200, relayHeaders(ctx.requestId, { "request-id": ctx.requestId }));
+    const count = await deps.gateway.countTokens(req, ctx);
+    return jsonResponse({ input_tokens: count.tokens }, 200, relayHeaders(ctx.requestId, { ...count.headers, "request-id": ctx.requestId }));
   });
 }
 
