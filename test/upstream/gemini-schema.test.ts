@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { toGeminiParameters, toGeminiSchema } from "../../src/upstream/gemini/schema";
+import { toGeminiParameters, toGeminiSchema } from "../../src/core/gemini-schema";
 import { checkSchema } from "../fakes/gemini-validate";
 
 // JSON Schema → Gemini's OpenAPI subset: every output is also checked against the fake's copy of

@@ -2,7 +2,7 @@ import { lmrelayError } from "../../core/errors";
 import type { ChatRequest, ContentPart, ImagePart, Reasoning, ToolResultPart } from "../../core/types";
 import type { InlineImage } from "../images";
 import { FunctionNames } from "./names";
-import { toGeminiParameters, toGeminiSchema } from "./schema";
+import { toGeminiParameters, toGeminiSchema } from "../../core/gemini-schema";
 import type { GeminiContent, GeminiGenerationConfig, GeminiPart, GeminiRequest } from "./wire";
 
 // Canonical request → generateContent body. Pure: images given by URL must be downloaded by the

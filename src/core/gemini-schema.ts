@@ -1,5 +1,7 @@
-// JSON Schema → the OpenAPI 3 subset Gemini accepts in `parameters` and `responseSchema`. Gemini
-// rejects unknown keywords with a 400, so this keeps a known list rather than deleting bad ones:
+// Gemini's schemas both ways. JSON Schema → the OpenAPI 3 subset Gemini accepts in `parameters`
+// and `responseSchema` (the Gemini upstream), and that subset → JSON Schema (Gemini clients'
+// declarations, for every other upstream). Gemini rejects unknown keywords with a 400, so the
+// first keeps a known list rather than deleting bad ones:
 // `$ref`s are inlined, `anyOf:[X, {type:null}]` / `type:[X,"null"]` become X + `nullable`, `allOf`
 // is merged, `const` becomes a one-value enum.
 
@@ -192,4 +194,68 @@ export function toGeminiParameters(schema: Record<string, unknown> | undefined):
   const out = toGeminiSchema(schema);
   if (out.type === "OBJECT" && !out.properties) return undefined;
   return out;
+}
+
+// ---- Gemini's OpenAPI subset → JSON Schema ----
+
+/** Keywords the two dialects spell alike (Gemini's `Schema` message, js-genai `types.ts`). */
+const SHARED = [...COPIED, "default"];
+
+const JSON_TYPES: Record<string, string> = {
+  STRING: "string",
+  NUMBER: "number",
+  INTEGER: "integer",
+  BOOLEAN: "boolean",
+  ARRAY: "array",
+  OBJECT: "object",
+  NULL: "null",
+};
+
+/** Why a Gemini schema cannot be read (the caller names the field path). */
+export class GeminiSchemaError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function fromNode(input: unknown, path: string, depth: number): Schema {
+  if (!isObject(input)) throw new GeminiSchemaError(path, "expected a schema object");
+  if (depth > MAX_DEPTH * 4) throw new GeminiSchemaError(path, `nested deeper than ${MAX_DEPTH * 4} levels`);
+  const out: Schema = {};
+  let type: string | undefined;
+  if (input.type !== undefined && input.type !== "TYPE_UNSPECIFIED") {
+    if (typeof input.type !== "string" || !JSON_TYPES[input.type.toUpperCase()])
+      throw new GeminiSchemaError(`${path}.type`, `expected one of STRING, NUMBER, INTEGER, BOOLEAN, ARRAY, OBJECT, NULL, got ${JSON.stringify(input.type)}`);
+    type = JSON_TYPES[input.type.toUpperCase()];
+  }
+  // `nullable` is OpenAPI's way of saying what JSON Schema says with a "null" type.
+  if (type) out.type = input.nullable === true && type !== "null" ? [type, "null"] : type;
+  // `format: "enum"` only marks a string enum in Gemini's dialect.
+  if (typeof input.format === "string" && input.format !== "enum") out.format = input.format;
+  if (Array.isArray(input.enum)) out.enum = input.nullable === true ? [...input.enum, null] : input.enum;
+  for (const k of SHARED) if (input[k] !== undefined) out[k] = input[k];
+  if (input.example !== undefined) out.examples = [input.example];
+  if (input.properties !== undefined) {
+    if (!isObject(input.properties)) throw new GeminiSchemaError(`${path}.properties`, "expected an object");
+    const properties: Schema = {};
+    for (const [name, sub] of Object.entries(input.properties)) properties[name] = fromNode(sub, `${path}.properties.${name}`, depth + 1);
+    out.properties = properties;
+  }
+  if (Array.isArray(input.required)) out.required = input.required.filter((r) => typeof r === "string");
+  if (input.items !== undefined) out.items = fromNode(input.items, `${path}.items`, depth + 1);
+  if (Array.isArray(input.anyOf)) {
+    const variants = input.anyOf.map((v, i) => fromNode(v, `${path}.anyOf.${i}`, depth + 1));
+    if (input.nullable === true && !type) variants.push({ type: "null" });
+    out.anyOf = variants;
+  }
+  // `propertyOrdering` and anything else Gemini-only has no JSON Schema meaning: left out.
+  return out;
+}
+
+/** Converts a schema in Gemini's OpenAPI dialect (upper-case types, `nullable`) to JSON Schema. */
+export function fromGeminiSchema(schema: unknown, path = ""): Schema {
+  return fromNode(schema, path, 0);
 }

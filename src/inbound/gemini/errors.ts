@@ -1,0 +1,37 @@
+import type { GatewayError } from "../../core/errors";
+import { safeHeaders } from "../http";
+
+// The one place where error kinds become Google's error shape `{error: {code, message, status}}`,
+// both as an HTTP answer and as the in-stream error chunk. `code` is the HTTP status, `status`
+// Google's name for it (SPEC §2; google.rpc.Code).
+
+const STATUS_NAMES: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  408: "DEADLINE_EXCEEDED",
+  409: "ABORTED",
+  413: "INVALID_ARGUMENT",
+  429: "RESOURCE_EXHAUSTED",
+  499: "CANCELLED",
+  500: "INTERNAL",
+  501: "UNIMPLEMENTED",
+  502: "UNAVAILABLE",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
+};
+
+export function googleStatusName(status: number): string {
+  return STATUS_NAMES[status] ?? (status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT");
+}
+
+export function geminiErrorBody(err: GatewayError): { error: { code: number; message: string; status: string } } {
+  return { error: { code: err.status, message: err.message, status: googleStatusName(err.status) } };
+}
+
+export function geminiErrorResponse(err: GatewayError, requestId: string): Response {
+  const headers: Record<string, string> = { ...safeHeaders(err.headers), "content-type": "application/json; charset=UTF-8", "x-request-id": requestId };
+  if (err.retryAfterMs !== undefined && err.retryAfterMs >= 0) headers["retry-after"] = String(Math.ceil(err.retryAfterMs / 1000));
+  return new Response(JSON.stringify(geminiErrorBody(err)), { status: err.status, headers });
+}
