@@ -2,7 +2,7 @@
 // Shaped after Anthropic Messages (the richest of the wire formats): system prompt apart from
 // the turns, tool results as parts of user turns, tool-call arguments as JSON text.
 
-export type Protocol = "openai" | "anthropic" | "ollama";
+export type Protocol = "openai" | "anthropic" | "ollama" | "gemini";
 
 /** Passthrough field carrying an Anthropic client's `anthropic-beta` header to Anthropic upstreams. */
 export const ANTHROPIC_BETA_FIELD = "anthropic-beta";

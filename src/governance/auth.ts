@@ -3,18 +3,24 @@ import { lmrelayError } from "../core/errors";
 import { secretEquals } from "../core/secrets";
 import { compileCidrs } from "./cidr";
 
-// Client authentication (SPEC §6): a key as `Authorization: Bearer`, `x-api-key` or `api-key`,
+// Client authentication (SPEC §6): a key as `Authorization: Bearer`, `x-api-key`, `api-key` or
+// (Google clients) `x-goog-api-key` or the `?key=` query parameter,
 // compared in constant time against every configured client key. A request with no key at all may
 // still belong to a client whose `allowNoAuthFrom` CIDRs hold its address (Ollama clients send no
 // headers); a wrong key is refused wherever it comes from.
 
-export function presentedKey(headers: Headers): string | undefined {
+export function presentedKey(headers: Headers, fromQuery?: string): string | undefined {
   const auth = headers.get("authorization");
   if (auth) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (m) return m[1]!.trim();
   }
-  return headers.get("x-api-key") || headers.get("api-key") || undefined;
+  return headers.get("x-api-key") || headers.get("api-key") || headers.get("x-goog-api-key") || fromQuery || undefined;
+}
+
+/** The `key` parameter of a query string (Google's REST clients send the key there). */
+export function queryKey(query: string): string | undefined {
+  return new URLSearchParams(query).get("key") || undefined;
 }
 
 /** Compiled once per resolved client (a reload resolves new client objects). */
@@ -32,9 +38,9 @@ function fromAllowedNetwork(client: ResolvedClient, ip: () => string | undefined
 
 /** The client a request belongs to; undefined when no clients are configured (open gateway).
  *  The peer address may be given as a function: it is looked up only for a request without a key. */
-export function authenticate(config: ResolvedConfig, headers: Headers, ip?: string | (() => string | undefined)): ResolvedClient | undefined {
+export function authenticate(config: ResolvedConfig, headers: Headers, ip?: string | (() => string | undefined), fromQuery?: string): ResolvedClient | undefined {
   if (config.clients.size === 0) return undefined;
-  const key = presentedKey(headers);
+  const key = presentedKey(headers, fromQuery);
   if (!key) {
     let address: string | undefined;
     let looked = false;
@@ -44,7 +50,7 @@ export function authenticate(config: ResolvedConfig, headers: Headers, ip?: stri
       return address;
     };
     for (const client of config.clients.values()) if (fromAllowedNetwork(client, peer)) return client;
-    throw lmrelayError("authentication", "missing API key: send it as Authorization: Bearer, x-api-key or api-key");
+    throw lmrelayError("authentication", "missing API key: send it as Authorization: Bearer, x-api-key, api-key or x-goog-api-key");
   }
   let found: ResolvedClient | undefined;
   // Compare against every client so timing does not reveal which one matched.

@@ -2,9 +2,10 @@ import { Elysia } from "elysia";
 import type { ResolvedConfig } from "../config/resolve";
 import { lmrelayError, toGatewayError } from "../core/errors";
 import type { Protocol } from "../core/types";
-import { authenticate } from "../governance/auth";
+import { authenticate, queryKey } from "../governance/auth";
 import { startCapture } from "../governance/capture";
 import { anthropicInbound } from "../inbound/anthropic";
+import { geminiInbound } from "../inbound/gemini";
 import { ollamaInbound } from "../inbound/ollama";
 import { openaiInbound } from "../inbound/openai";
 import type { HandleRequest, InboundProtocol, NativeRoutes } from "../inbound/types";
@@ -22,11 +23,13 @@ const INBOUND: Record<Protocol, InboundProtocol> = {
   openai: openaiInbound,
   anthropic: anthropicInbound,
   ollama: ollamaInbound,
+  gemini: geminiInbound,
 };
 
 /** Which protocol's error shape an unrouted request gets. */
 export function protocolForPath(path: string, headers: Headers): Protocol {
   if (path.startsWith("/api/") || path === "/api") return "ollama";
+  if (path.startsWith("/v1beta/") || path.startsWith("/gemini/") || /^\/v1\/models\/.*:/.test(path) || headers.has("x-goog-api-key") || headers.has("x-goog-api-client")) return "gemini";
   if (path.startsWith("/anthropic/") || path.startsWith("/v1/messages") || headers.has("anthropic-version")) return "anthropic";
   return "openai";
 }
@@ -65,7 +68,8 @@ export function buildApp(runtime: Runtime, log: Logger): HttpApp {
     runtime.inFlight++;
     const capture = config.audit.bodies && opts?.auth !== false ? startCapture(request, ctx, config, runtime.audit) : undefined;
     try {
-      if (opts?.auth !== false) ctx.client = authenticate(config, request.headers, () => server?.requestIP(request)?.address);
+      if (opts?.auth !== false)
+        ctx.client = authenticate(config, request.headers, () => server?.requestIP(request)?.address, protocol === "gemini" && q !== -1 ? queryKey(url.slice(q + 1)) : undefined);
       const res = await work(ctx);
       res.headers.set("x-request-id", ctx.requestId);
       return capture ? await capture.finish(res) : res;
@@ -114,8 +118,17 @@ export function buildApp(runtime: Runtime, log: Logger): HttpApp {
       return app.server!;
     },
     handle(request) {
-      const route = native[new URL(request.url).pathname]?.[request.method as "POST"];
+      const route = nativeRoute(native, new URL(request.url).pathname)?.[request.method as "POST"];
       return route ? route(request, null) : app.handle(request);
     },
   };
+}
+
+/** The native route for a path as Bun's router picks it: the exact path, else the longest `/*` prefix. */
+function nativeRoute(native: NativeRoutes, path: string): NativeRoutes[string] | undefined {
+  if (native[path]) return native[path];
+  let best: string | undefined;
+  for (const key in native)
+    if (key.endsWith("/*") && path.startsWith(key.slice(0, -1)) && (!best || key.length > best.length)) best = key;
+  return best ? native[best] : undefined;
 }

@@ -36,7 +36,7 @@ describe("client keys", () => {
   test("missing or wrong keys are 401 with a message that carries no key", () => {
     const missing = refused(() => authenticate(config, new Headers()));
     expect(missing.status).toBe(401);
-    expect(missing.message).toBe("lmrelay: missing API key: send it as Authorization: Bearer, x-api-key or api-key");
+    expect(missing.message).toBe("lmrelay: missing API key: send it as Authorization: Bearer, x-api-key, api-key or x-goog-api-key");
     const wrong = refused(() => authenticate(config, new Headers({ authorization: "Bearer app-key-0002" })));
     expect(wrong.message).toBe("lmrelay: invalid API key");
     // The admin key is not a client key.

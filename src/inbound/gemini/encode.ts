@@ -75,5 +75,5 @@ export function encodeGenerateContent(answer: ChatResponse, meta: AnswerMeta): J
       if (meta.includeThoughts && p.text) parts.push({ text: p.text, thought: true });
     } else parts.push(functionCallPart(p.id, p.name, p.arguments, p.signature));
   }
-  return responseOf(parts, { ...meta, model: answer.model || meta.model }, finishReasonOf(answer.finishReason), usageMetadata(answer.usage));
+  return responseOf(parts, { ...meta, model: answer.model || meta.model, id: answer.id || meta.id }, finishReasonOf(answer.finishReason), usageMetadata(answer.usage));
 }

@@ -3,6 +3,7 @@ import { lmrelayError, toGatewayError } from "../../core/errors";
 import type { ChatRequest } from "../../core/types";
 import type { RequestContext } from "../../router/types";
 import { anthropicModel, anthropicModelList } from "../anthropic/models";
+import { getGeminiModel, isGoogleClient, listGeminiModels } from "../gemini";
 import { keepOriginal, rawAnswer } from "../../router/passthrough";
 import { PassthroughStreamEncoder } from "../../router/passthrough-stream";
 import { foldStream, jsonResponse, readJsonBody, readJsonBodyText, relayHeaders, streamBody } from "../http";
@@ -94,11 +95,16 @@ export const openaiInbound: InboundProtocol = {
     const noParse = { parse: "none" as const };
     app.post("/v1/responses", ({ request, server }) => handle(request, server as Server, "openai", responsesApiRefused), noParse);
     app.all("/v1/responses/*", ({ request, server }) => handle(request, server as Server, "openai", responsesApiRefused), noParse);
+    // Google's clients list models at the same path (`@google/genai` defaults to /v1): they get Google's shape.
     app.get("/v1/models", ({ request, server }) =>
-      handle(request, server as Server, wantsAnthropic(request) ? "anthropic" : "openai", (ctx) => listModels(request, ctx, deps)),
+      isGoogleClient(request)
+        ? handle(request, server as Server, "gemini", (ctx) => listGeminiModels(deps, request, ctx))
+        : handle(request, server as Server, wantsAnthropic(request) ? "anthropic" : "openai", (ctx) => listModels(request, ctx, deps)),
     );
     app.get("/v1/models/*", ({ request, server }) =>
-      handle(request, server as Server, wantsAnthropic(request) ? "anthropic" : "openai", (ctx) => getModel(request, ctx, deps)),
+      isGoogleClient(request)
+        ? handle(request, server as Server, "gemini", (ctx) => getGeminiModel(deps, ctx))
+        : handle(request, server as Server, wantsAnthropic(request) ? "anthropic" : "openai", (ctx) => getModel(request, ctx, deps)),
     );
   },
 };

@@ -249,5 +249,7 @@ export function encodeGeminiRequest(req: ChatRequest, opts: EncodeOptions = {}):
 
   const generationConfig = encodeGenerationConfig(req);
   if (generationConfig) body.generationConfig = generationConfig;
+  // A Gemini client's own fields with no canonical meaning (safetySettings).
+  if (req.passthrough?.protocol === "gemini") for (const [k, v] of Object.entries(req.passthrough.fields)) if (!(k in body)) (body as unknown as Record<string, unknown>)[k] = v;
   return { body, names };
 }
