@@ -1,6 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { Ollama, type Message as OllamaMessage } from "ollama";
 import OpenAI from "openai";
+import { geminiDriver } from "./gemini-client";
 import type { CallInput, ChatInput, ClientAnswer, ClientDriver, InboundName } from "./types";
 
 // One "client driver" per inbound protocol: turns a protocol-neutral ChatInput into a call of that
@@ -204,10 +205,15 @@ function ollamaDriver(baseUrl: string): ClientDriver {
   };
 }
 
-const DRIVERS: Record<InboundName, (baseUrl: string) => ClientDriver> = { openai: openaiDriver, anthropic: anthropicDriver, ollama: ollamaDriver };
+const DRIVERS: Record<InboundName, (baseUrl: string) => ClientDriver> = { openai: openaiDriver, anthropic: anthropicDriver, ollama: ollamaDriver, gemini: geminiDriver };
 
-export const INBOUNDS: InboundName[] = ["openai", "anthropic", "ollama"];
+export const INBOUNDS: InboundName[] = ["openai", "anthropic", "ollama", "gemini"];
 
 export function clientFor(name: InboundName, baseUrl: string): ClientDriver {
   return DRIVERS[name](baseUrl);
+}
+
+/** One driver per inbound protocol, all pointed at one gateway. */
+export function clientsFor(baseUrl: string): Record<InboundName, ClientDriver> {
+  return Object.fromEntries(INBOUNDS.map((n) => [n, clientFor(n, baseUrl)])) as Record<InboundName, ClientDriver>;
 }

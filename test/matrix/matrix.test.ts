@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startGateway, type TestGateway } from "../helpers/gateway";
-import { clientFor, INBOUNDS } from "./clients";
+import { clientFor, clientsFor, INBOUNDS } from "./clients";
 import { type ImageHost, startImageHost } from "./imagehost";
 import { type CellContext, IMPOSSIBLE, impossibleCell, NOT_EXPRESSIBLE, SCENARIOS } from "./scenarios";
 import type { ClientDriver, InboundName, UpstreamFixture } from "./types";
 import { startFixture, WIRES } from "./upstreams";
 
-// The translation matrix (issue 3): 3 inbound protocols (official SDK clients) × every upstream wire
+// The translation matrix (issue 3): 4 inbound protocols (official SDK clients) × every upstream wire
 // format (a real-HTTP fake of each) × stream / non-stream × the scenarios in scenarios.ts. One
 // gateway per upstream, with one provider `up` pointed at that upstream's fake. Cells the protocols
 // cannot express are listed in IMPOSSIBLE with the reason, and check the clear refusal instead.
@@ -28,7 +28,7 @@ for (const wire of WIRES) {
     beforeAll(async () => {
       up = await startFixture(wire);
       gw = await startGateway({ providers: { up: up.provider }, routing: { maxAttempts: 1 } });
-      clients = { openai: clientFor("openai", gw.url), anthropic: clientFor("anthropic", gw.url), ollama: clientFor("ollama", gw.url) };
+      clients = clientsFor(gw.url);
     });
     afterAll(async () => {
       await gw?.stop();

@@ -4,7 +4,7 @@ import OpenAI from "openai";
 import { requests } from "../../src/store/schema";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai";
 import { startGateway, type TestGateway } from "../helpers/gateway";
-import { clientFor, INBOUNDS } from "./clients";
+import { clientFor, clientsFor, INBOUNDS } from "./clients";
 import { SCRIPTED_TEXT, type ScriptedUpstream, type ScriptedWire, startScripted } from "./scripted";
 import type { ChatInput, ClientDriver, InboundName } from "./types";
 
@@ -22,7 +22,7 @@ let clients: Record<InboundName, ClientDriver>;
 beforeAll(async () => {
   up = startScripted();
   gw = await startGateway({ providers: up.providers, routing: { maxAttempts: 1 } });
-  clients = { openai: clientFor("openai", gw.url), anthropic: clientFor("anthropic", gw.url), ollama: clientFor("ollama", gw.url) };
+  clients = clientsFor(gw.url);
 });
 afterAll(async () => {
   await gw?.stop();

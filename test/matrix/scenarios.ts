@@ -322,7 +322,7 @@ export const NOT_EXPRESSIBLE: PartialCell[] = [
     reason: "Ollama's final line has only prompt_eval_count; cached tokens are inside it, checked as part of the total",
   },
   {
-    inbound: ["openai", "ollama"],
+    inbound: ["openai", "ollama", "gemini"],
     part: "usage: cache writes apart",
     usage: "cacheWrites",
     reason: "no standard field for prompt-cache writes; they are inside the input total, checked as part of it",

@@ -6,7 +6,7 @@
 import type { FakeUpstream } from "../fakes/common";
 import type { ProviderConfig } from "../../src/config/define";
 
-export type InboundName = "openai" | "anthropic" | "ollama";
+export type InboundName = "openai" | "anthropic" | "ollama" | "gemini";
 export type WireName = "openai" | "azure" | "anthropic" | "gemini" | "cohere" | "ollama";
 
 export type ImageInput = { kind: "base64"; mediaType: string; data: string } | { kind: "url"; url: string };
