@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
+import { ApiError, GoogleGenAI } from "@google/genai";
 import OpenAI from "openai";
 import { startGateway, type TestGateway } from "../helpers/gateway";
 import { INBOUNDS } from "./clients";
@@ -20,6 +21,9 @@ const NATIVE_ERROR: Record<WireName, (status: number, message: string) => unknow
   cohere: (_s, message) => ({ id: "0b9a2d4e-0000-4000-8000-000000000000", message }),
   ollama: (_s, message) => ({ error: message }),
 };
+
+/** Google's status names (SPEC §2). */
+const GOOGLE_STATUS: Record<number, string> = { 400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL" };
 
 interface SeenError {
   status: number;
@@ -54,6 +58,21 @@ async function errorThrough(inbound: InboundName, baseUrl: string, model: string
     expect(body.type).toBe("error");
     expect(typeof body.error.type).toBe("string");
     return { status: err.status, message: body.error.message, retryAfter: err.headers?.get("retry-after") };
+  }
+  if (inbound === "gemini") {
+    const ai = new GoogleGenAI({ apiKey: "matrix", httpOptions: { baseUrl } });
+    const params = { model, contents: "hello" };
+    const err = await (stream ? ai.models.generateContentStream(params).then(async (s) => { for await (const _ of s); }) : ai.models.generateContent(params)).then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(ApiError);
+    // The SDK keeps Google's error body, as JSON text, as the message.
+    const body = JSON.parse((err as ApiError).message).error as { code: number; message: string; status: string };
+    expect(Object.keys(body).sort()).toEqual(["code", "message", "status"]);
+    expect(body.code).toBe((err as ApiError).status);
+    expect(body.status).toBe(GOOGLE_STATUS[body.code]!);
+    return { status: (err as ApiError).status, message: body.message };
   }
   const client = new Ollama({ host: baseUrl });
   const err = (await (stream ? client.chat({ model, messages: ask, stream: true }) : client.chat({ model, messages: ask, stream: false })).then(
