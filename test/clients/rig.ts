@@ -1,6 +1,7 @@
 import type { AnthropicFake } from "../fakes/anthropic";
 import { startAnthropicFake } from "../fakes/anthropic";
 import type { RecordedRequest } from "../fakes/common";
+import { type GeminiFake, startGeminiFake } from "../fakes/gemini";
 import { type OllamaFake, startOllamaFake } from "../fakes/ollama";
 import { type OpenAIFake, startOpenAIFake } from "../fakes/openai";
 import { startGateway, type TestGateway } from "../helpers/gateway";
@@ -12,6 +13,7 @@ import { startGateway, type TestGateway } from "../helpers/gateway";
 export const CLIENT_KEY = "lmr-clients-test-key-3141";
 const OPENAI_KEY = "sk-clients-upstream-openai";
 const ANTHROPIC_KEY = "sk-ant-clients-upstream";
+const GEMINI_KEY = "AIzaClientsUpstreamGemini";
 
 /** Model names as clients ask for them. */
 export const MODELS = {
@@ -21,6 +23,10 @@ export const MODELS = {
   anthropic: "claude/claude-test-1",
   ollama: "local/qwen3:8b",
   ollamaEmbed: "local/all-minilm:latest",
+  gemini: "gem/gemini-2.5-flash",
+  /** Validates thought signatures on function calls in history (see fakes/gemini-validate.ts). */
+  gemini3: "gem/gemini-3-pro-preview",
+  geminiEmbed: "gem/gemini-embedding-001",
 } as const;
 
 export interface ClientsRig {
@@ -30,16 +36,18 @@ export interface ClientsRig {
   openai: OpenAIFake;
   anthropic: AnthropicFake;
   ollama: OllamaFake;
+  gemini: GeminiFake;
   /** Clears recorded requests and scripted replies between tests. */
   reset(): void;
   stop(): Promise<void>;
 }
 
 export async function startClientsRig(): Promise<ClientsRig> {
-  const [openai, anthropic, ollama] = await Promise.all([
+  const [openai, anthropic, ollama, gemini] = await Promise.all([
     startOpenAIFake({ keys: [OPENAI_KEY] }),
     startAnthropicFake({ keys: [ANTHROPIC_KEY] }),
     startOllamaFake(),
+    startGeminiFake({ keys: [GEMINI_KEY] }),
   ]);
   const gw = await startGateway({
     providers: {
@@ -47,18 +55,20 @@ export async function startClientsRig(): Promise<ClientsRig> {
       oai: { type: "openai", baseUrl: `${openai.url}/v1`, keys: [OPENAI_KEY], models: ["gpt-4o", "text-embedding-3-small"] },
       claude: { type: "anthropic", baseUrl: anthropic.url, keys: [ANTHROPIC_KEY], models: ["claude-test-1"] },
       local: { type: "ollama", baseUrl: ollama.url, models: ["qwen3:8b", "all-minilm:latest"] },
+      gem: { type: "gemini", baseUrl: gemini.url, keys: [GEMINI_KEY], models: ["gemini-2.5-flash", "gemini-3-pro-preview", "gemini-embedding-001"] },
     },
     clients: { app: { key: CLIENT_KEY } },
     // A failure must reach the test as it is, not be hidden by a retry on another candidate.
     routing: { maxAttempts: 1 },
   });
-  const fakes = [openai, anthropic, ollama];
+  const fakes = [openai, anthropic, ollama, gemini];
   return {
     gw,
     url: gw.url,
     openai,
     anthropic,
     ollama,
+    gemini,
     reset() {
       for (const fake of fakes) {
         unscript(fake);
@@ -96,12 +106,12 @@ function unscript(fake: { requests: RecordedRequest[] }): void {
 
 /** Inference requests a fake received (model listings and probes left out). */
 export function inferenceRequests(fake: { requests: RecordedRequest[] }): RecordedRequest[] {
-  return fake.requests.filter((r) => r.method === "POST" && /\/(chat\/completions|messages|api\/chat|embeddings|api\/embed)$/.test(r.path));
+  return fake.requests.filter((r) => r.method === "POST" && /(\/(chat\/completions|messages|api\/chat|embeddings|api\/embed)|:(streamGenerateContent|generateContent|embedContent|batchEmbedContents))$/.test(r.path));
 }
 
 /** True when a wire body carries `text` anywhere in its conversation (wire-agnostic check for a tool result). */
 export function conversationHas(req: RecordedRequest, text: string): boolean {
-  return JSON.stringify(req.body?.messages ?? []).includes(text);
+  return JSON.stringify(req.body?.messages ?? req.body?.contents ?? []).includes(text);
 }
 
 /** The weather tool every framework test declares: a JSON Schema every wire format can carry. */

@@ -154,7 +154,7 @@ async function messages(rec: RecordedRequest, state: FakeState & { replyWith: An
     return Response.json(body, { headers: rateLimitHeaders() });
   }
   const frames = streamFrames(id, req.model, blocks, usage, stop, r);
-  return new Response(chunkedBody(frames, { delayMs: r.chunkDelayMs, cutAfter }), {
+  return new Response(chunkedBody(frames, { delayMs: r.chunkDelayMs, cutAfter, holdLast: r.holdLast }), {
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...rateLimitHeaders() },
   });
 }

@@ -31,6 +31,8 @@ export interface FakeReply {
   usage?: { input: number; output: number; cached?: number };
   /** Delay between stream chunks, ms. */
   chunkDelayMs?: number;
+  /** A stream's last chunk waits for this (to show the client got the first ones before the end). */
+  holdLast?: Promise<unknown>;
   finishReason?: string;
 }
 
@@ -66,7 +68,7 @@ export async function record(req: Request): Promise<RecordedRequest> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A streamed body from pre-framed chunks, honouring chunk delay and a "cut" fault. */
-export function chunkedBody(chunks: string[], opts: { delayMs?: number; cutAfter?: number }): ReadableStream<Uint8Array> {
+export function chunkedBody(chunks: string[], opts: { delayMs?: number; cutAfter?: number; holdLast?: Promise<unknown> }): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
   let i = 0;
   return new ReadableStream<Uint8Array>({
@@ -80,6 +82,7 @@ export function chunkedBody(chunks: string[], opts: { delayMs?: number; cutAfter
         return;
       }
       if (opts.delayMs && i > 0) await sleep(opts.delayMs);
+      if (opts.holdLast && i > 0 && i === chunks.length - 1) await opts.holdLast;
       controller.enqueue(enc.encode(chunks[i++]!));
     },
   });

@@ -230,7 +230,7 @@ export async function startGeminiFake(opts: GeminiFakeOptions = {}): Promise<Gem
 
       if (stream && url.searchParams.get("alt") === "sse") {
         const frames = responses.map((x) => `data: ${JSON.stringify(x)}\r\n\r\n`);
-        return new Response(chunkedBody(frames, { delayMs: r.chunkDelayMs, cutAfter }), {
+        return new Response(chunkedBody(frames, { delayMs: r.chunkDelayMs, cutAfter, holdLast: r.holdLast }), {
           headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
         });
       }
@@ -242,7 +242,7 @@ export async function startGeminiFake(opts: GeminiFakeOptions = {}): Promise<Gem
         const parts = [0, 1, 2, 3].map((i) => text.slice(i * size, (i + 1) * size));
         return new Response(chunkedBody(parts, { cutAfter }), { headers: { "content-type": "application/json; charset=UTF-8" } });
       }
-      return new Response(chunkedBody(chunks, { delayMs: r.chunkDelayMs, cutAfter }), { headers: { "content-type": "application/json; charset=UTF-8" } });
+      return new Response(chunkedBody(chunks, { delayMs: r.chunkDelayMs, cutAfter, holdLast: r.holdLast }), { headers: { "content-type": "application/json; charset=UTF-8" } });
     },
   });
 

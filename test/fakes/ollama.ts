@@ -191,7 +191,7 @@ export async function startOllamaFake(opts: OllamaFakeOptions = {}): Promise<Oll
     }
     let framed = lines.map((l) => `${JSON.stringify(l)}\n`);
     if (broken) framed = [...framed.slice(0, broken.afterLines), `${JSON.stringify({ error: broken.message })}\n`];
-    return new Response(chunkedBody(framed, { delayMs: r.chunkDelayMs, cutAfter }), { headers: { "content-type": "application/x-ndjson" } });
+    return new Response(chunkedBody(framed, { delayMs: r.chunkDelayMs, cutAfter, holdLast: r.holdLast }), { headers: { "content-type": "application/x-ndjson" } });
   };
 
   const inference = async (path: string, body: any): Promise<Response> => {

@@ -204,7 +204,7 @@ function chatAnswer(flavour: Flavour, r: OpenAIFakeReply, body: any, id: string,
   const model: string = body.model;
   if (body.stream === true) {
     const chunks = streamChunks(flavour, a, { id, created, model, usage: body.stream_options?.include_usage === true });
-    return new Response(chunkedBody(chunks, { delayMs: r.chunkDelayMs, cutAfter }), { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+    return new Response(chunkedBody(chunks, { delayMs: r.chunkDelayMs, cutAfter, holdLast: r.holdLast }), { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
   }
   const message: Record<string, unknown> = { role: "assistant", content: a.toolCalls.length > 0 && !a.text ? null : a.text, refusal: null };
   if (a.reasoning) message.reasoning_content = a.reasoning;
