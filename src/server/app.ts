@@ -29,7 +29,7 @@ const INBOUND: Record<Protocol, InboundProtocol> = {
 /** Which protocol's error shape an unrouted request gets. */
 export function protocolForPath(path: string, headers: Headers): Protocol {
   if (path.startsWith("/api/") || path === "/api") return "ollama";
-  if (path.startsWith("/v1beta/") || path.startsWith("/gemini/") || /^\/v1\/models\/.*:/.test(path) || headers.has("x-goog-api-key") || headers.has("x-goog-api-client")) return "gemini";
+  if (path.startsWith("/v1beta/") || path.startsWith("/gemini/") || headers.has("x-goog-api-key") || headers.has("x-goog-api-client")) return "gemini";
   if (path.startsWith("/anthropic/") || path.startsWith("/v1/messages") || headers.has("anthropic-version")) return "anthropic";
   return "openai";
 }

@@ -256,3 +256,62 @@ export const ollamaEmbed = fc.record(
 export const ollamaEmbeddings = fc.record({ model: modelName, prompt: text, options: ollamaOptions }, { requiredKeys: ["model", "prompt"] });
 
 export const ollamaShow = fc.oneof(fc.record({ model: modelName, verbose: fc.boolean() }, { requiredKeys: ["model"] }), fc.record({ name: modelName }));
+
+// ---- Gemini (the model is in the path: see harness.ts) ---------------------------------------
+
+const geminiType = fc.constantFrom("STRING", "string", "OBJECT", "ARRAY", "INTEGER", "NUMBER", "BOOLEAN", "NULL", "TYPE_UNSPECIFIED", "weird", "");
+const geminiSchema: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  schema: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.record({ type: geminiType, nullable: fc.boolean(), format: fc.constantFrom("enum", "int64", "x"), enum: fc.array(text, { maxLength: 3 }), description: text }, { requiredKeys: [] }),
+    fc.record({ type: fc.constant("OBJECT"), properties: fc.dictionary(fc.string({ maxLength: 8 }), tie("schema"), { maxKeys: 3 }), required: fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }), propertyOrdering: fc.array(text, { maxLength: 2 }) }, { requiredKeys: ["type"] }),
+    fc.record({ type: fc.constant("ARRAY"), items: tie("schema") }),
+    fc.record({ anyOf: fc.array(tie("schema"), { maxLength: 2 }) }),
+    fc.jsonValue({ maxDepth: 2 }),
+  ),
+})).schema;
+const geminiPart = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ text, thought: fc.boolean(), thoughtSignature: fc.base64String({ maxLength: 12 }) }, { requiredKeys: ["text"] }) },
+  { weight: 1, arbitrary: fc.record({ inlineData: fc.record({ mimeType: fc.constantFrom("image/png", "application/pdf", "text/plain", "audio/mp3", ""), data: fc.oneof(fc.base64String({ maxLength: 40 }), text) }) }) },
+  { weight: 1, arbitrary: fc.record({ fileData: fc.record({ mimeType: fc.constantFrom("image/png", "video/mp4"), fileUri: imageUrl }, { requiredKeys: ["fileUri"] }) }) },
+  { weight: 2, arbitrary: fc.record({ functionCall: fc.record({ name: toolName, args: fc.oneof(fc.constant({ city: "Paris" }), fc.jsonValue({ maxDepth: 2 })), id: fc.constantFrom("c1", "c2") }, { requiredKeys: ["name"] }), thoughtSignature: fc.base64String({ maxLength: 12 }) }, { requiredKeys: ["functionCall"] }) },
+  { weight: 2, arbitrary: fc.record({ functionResponse: fc.record({ name: toolName, response: fc.oneof(fc.record({ output: text }), fc.jsonValue({ maxDepth: 2 })), id: fc.constantFrom("c1", "c2", "c9") }, { requiredKeys: ["name"] }) }) },
+  { weight: 1, arbitrary: fc.record({ executableCode: fc.record({ code: text }) }) },
+);
+const geminiContent = fc.record({ role: fc.constantFrom("user", "model", "user", "model", "function", ""), parts: fc.array(geminiPart, { minLength: 1, maxLength: 3 }) }, { requiredKeys: ["parts"] });
+const geminiDeclaration = fc.oneof(
+  fc.record({ name: toolName, description: text, parameters: geminiSchema }, { requiredKeys: ["name"] }),
+  fc.record({ name: toolName, description: text, parametersJsonSchema: jsonSchema }, { requiredKeys: ["name"] }),
+);
+const geminiRequestFields = {
+  contents: fc.array(geminiContent, { minLength: 1, maxLength: 4 }),
+  systemInstruction: fc.oneof(fc.record({ parts: fc.array(fc.record({ text }), { maxLength: 2 }) }), text),
+  tools: fc.array(fc.oneof({ weight: 4, arbitrary: fc.record({ functionDeclarations: fc.array(geminiDeclaration, { maxLength: 2 }) }) }, { weight: 1, arbitrary: fc.record({ googleSearch: fc.constant({}) }) }), { maxLength: 2 }),
+  toolConfig: fc.record({ functionCallingConfig: fc.record({ mode: fc.constantFrom("AUTO", "ANY", "NONE", "VALIDATED", "bogus"), allowedFunctionNames: fc.array(toolName, { maxLength: 2 }) }, { requiredKeys: ["mode"] }) }),
+  generationConfig: fc.record(
+    {
+      temperature: num,
+      topP: num,
+      topK: num,
+      maxOutputTokens: num,
+      stopSequences: fc.array(text, { maxLength: 6 }),
+      candidateCount: fc.constantFrom(1, 2, 0),
+      seed: num,
+      responseMimeType: fc.constantFrom("application/json", "text/plain", "text/x.enum"),
+      responseSchema: geminiSchema,
+      responseJsonSchema: jsonSchema,
+      thinkingConfig: fc.record({ includeThoughts: fc.boolean(), thinkingBudget: fc.constantFrom(-1, 0, 1024, 8192, -7), thinkingLevel: fc.constantFrom("LOW", "HIGH", "x") }, { requiredKeys: [] }),
+    },
+    { requiredKeys: [] },
+  ),
+  safetySettings: fc.array(fc.record({ category: fc.constant("HARM_CATEGORY_HARASSMENT"), threshold: fc.constantFrom("BLOCK_NONE", "x") }), { maxLength: 2 }),
+};
+
+export const geminiGenerate = fc.record(geminiRequestFields, { requiredKeys: ["contents"] });
+export const geminiCountTokens = fc.oneof(geminiGenerate, fc.record({ generateContentRequest: geminiGenerate }));
+const geminiEmbedRequest = fc.record(
+  { content: fc.record({ parts: fc.array(fc.record({ text }), { maxLength: 3 }) }), taskType: fc.constantFrom("RETRIEVAL_QUERY", "x"), outputDimensionality: num, model: fc.constantFrom("models/up/text-embedding-3-small", "models/other") },
+  { requiredKeys: ["content"] },
+);
+export const geminiEmbed = geminiEmbedRequest;
+export const geminiBatchEmbed = fc.record({ requests: fc.array(geminiEmbedRequest, { maxLength: 4 }) });

@@ -42,6 +42,13 @@ export const POST_ENDPOINTS: Endpoint[] = [
   { name: "ollama embed", method: "POST", path: "/api/embed", protocol: "ollama", body: bodies.ollamaEmbed },
   { name: "ollama embeddings", method: "POST", path: "/api/embeddings", protocol: "ollama", body: bodies.ollamaEmbeddings },
   { name: "ollama show", method: "POST", path: "/api/show", protocol: "ollama", body: bodies.ollamaShow },
+  { name: "gemini generateContent", method: "POST", path: "/v1beta/models/up/gpt-4o-mini:generateContent", protocol: "gemini", body: bodies.geminiGenerate },
+  { name: "gemini streamGenerateContent (SSE)", method: "POST", path: "/v1beta/models/fast:streamGenerateContent?alt=sse", protocol: "gemini", body: bodies.geminiGenerate },
+  { name: "gemini streamGenerateContent (array)", method: "POST", path: "/gemini/v1/models/echo/echo-1:streamGenerateContent", protocol: "gemini", body: bodies.geminiGenerate },
+  { name: "gemini countTokens", method: "POST", path: "/v1/models/ant/claude-haiku-4-5:countTokens", protocol: "gemini", body: bodies.geminiCountTokens },
+  { name: "gemini embedContent", method: "POST", path: "/v1beta/models/up/text-embedding-3-small:embedContent", protocol: "gemini", body: bodies.geminiEmbed },
+  { name: "gemini batchEmbedContents", method: "POST", path: "/gemini/v1beta/models/up/text-embedding-3-small:batchEmbedContents", protocol: "gemini", body: bodies.geminiBatchEmbed },
+  { name: "gemini unknown method", method: "POST", path: "/v1beta/models/%zz:predict", protocol: "gemini", body: bodies.geminiGenerate },
 ];
 
 /** GET routes: fuzzed through their path tail and query string. */
@@ -51,6 +58,10 @@ export const GET_ENDPOINTS: Endpoint[] = [
   { name: "anthropic models", method: "GET", path: "/v1/models", protocol: "anthropic", headers: ANTHROPIC },
   { name: "anthropic models (prefix)", method: "GET", path: "/anthropic/v1/models", protocol: "anthropic", headers: ANTHROPIC },
   { name: "anthropic model (prefix)", method: "GET", path: "/anthropic/v1/models/", protocol: "anthropic", headers: ANTHROPIC },
+  { name: "gemini models", method: "GET", path: "/v1beta/models", protocol: "gemini" },
+  { name: "gemini model", method: "GET", path: "/v1beta/models/", protocol: "gemini" },
+  { name: "gemini model (prefix, v1)", method: "GET", path: "/gemini/v1/models/", protocol: "gemini" },
+  { name: "gemini models at /v1 (Google client)", method: "GET", path: "/v1/models", protocol: "gemini", headers: { "x-goog-api-client": "google-genai-sdk/1.30.0 gl-node/v20" } },
   { name: "ollama tags", method: "GET", path: "/api/tags", protocol: "ollama" },
   { name: "ollama ps", method: "GET", path: "/api/ps", protocol: "ollama" },
   { name: "ollama version", method: "GET", path: "/api/version", protocol: "ollama" },
@@ -75,7 +86,7 @@ export interface FuzzTarget {
 }
 
 export async function startFuzzTarget(log?: Logger): Promise<FuzzTarget> {
-  const up = await startOpenAIFake({ models: ["gpt-4o-mini"] });
+  const up = await startOpenAIFake({ models: ["gpt-4o-mini", "text-embedding-3-small"] });
   const ant = await startAnthropicFake({ keys: [FAKE_ANTHROPIC_KEY], models: ["claude-haiku-4-5"] });
   const gateway = await startGateway(
     {
@@ -83,7 +94,7 @@ export async function startFuzzTarget(log?: Logger): Promise<FuzzTarget> {
       admin: { key: FUZZ_ADMIN_KEY },
       providers: {
         echo: { type: "echo" },
-        up: { type: "openai", baseUrl: `${up.url}/v1`, keys: ["sk-test"], models: ["gpt-4o-mini"] },
+        up: { type: "openai", baseUrl: `${up.url}/v1`, keys: ["sk-test"], models: ["gpt-4o-mini", "text-embedding-3-small"] },
         ant: { type: "anthropic", baseUrl: ant.url, keys: [FAKE_ANTHROPIC_KEY], models: ["claude-haiku-4-5"] },
       },
       models: { fast: ["ant/claude-haiku-4-5", "up/gpt-4o-mini", "echo/echo-1"] },
@@ -132,13 +143,15 @@ export function postCase(ep: Endpoint): fc.Arbitrary<PostCase> {
 }
 
 const pathTail = fc.oneof(
-  fc.constantFrom("echo/echo-1", "up%2Fgpt-4o-mini", "fast", "%", "%zz", "..%2F..%2Fetc%2Fpasswd", "../../etc/passwd", "%00", "a".repeat(4000), "x/y/z", "%E2%82", "%C0%AE%C0%AE/"),
+  fc.constantFrom("echo/echo-1", "up%2Fgpt-4o-mini", "fast", "models/up/gpt-4o-mini", "up/gpt-4o-mini", "%", "%zz", "..%2F..%2Fetc%2Fpasswd", "../../etc/passwd", "%00", "a".repeat(4000), "x/y/z", "%E2%82", "%C0%AE%C0%AE/"),
   fc.webSegment(),
   fc.string({ maxLength: 20 }).map(encodeURIComponent),
 );
 const query = fc.oneof(
   fc.constant(""),
   fc.constantFrom("?limit=0", "?limit=-1", "?limit=1e9", "?limit=abc", "?after_id=zzz", "?before_id=echo%2Fecho-1&limit=1", "?limit=1&limit=2", "?%zz=1", "?beta=true"),
+  // Gemini list paging.
+  fc.constantFrom("?pageSize=1", "?pageSize=-1", "?pageSize=abc", "?pageToken=zzz", "?pageToken=MQ&pageSize=1", "?pageToken=OTk5"),
   // Admin API filters.
   fc.constantFrom("?since=abc", "?since=-1", "?since=99999999999999999999", "?status=abc", "?status=200", "?client=%00", "?model=echo%2Fecho-1", "?window=month", "?window=x", "?by=client", "?minutes=0", "?minutes=1e9", "?bucket=5", "?bucket=86400&minutes=10080", "?limit=100000"),
   fc.webQueryParameters().map((q) => `?${q}`),

@@ -23,7 +23,7 @@ export function checkAnswer(protocol: Protocol, ans: Answer, opts: { allowUpstre
   if (ans.status >= 400) return checkError(protocol, ans);
   if (ans.status < 200 || ans.status >= 300) return `unexpected status ${ans.status}`;
   const type = ans.headers.get("content-type") ?? "";
-  if (type.startsWith("text/event-stream")) return protocol === "anthropic" ? checkAnthropicSse(ans.text) : checkOpenAISse(ans.text);
+  if (type.startsWith("text/event-stream")) return protocol === "anthropic" ? checkAnthropicSse(ans.text) : protocol === "gemini" ? checkGeminiSse(ans.text) : checkOpenAISse(ans.text);
   if (type.startsWith("application/x-ndjson")) return checkNdjson(ans.text);
   if (type.startsWith("application/json")) {
     const body = parse(ans.text);
@@ -53,6 +53,9 @@ function checkError(protocol: Protocol, ans: Answer): string | undefined {
   } else if (protocol === "anthropic") {
     if (body.type !== "error" || typeof body.error?.type !== "string") return `${ans.status} not in Anthropic's error shape: ${ans.text.slice(0, 200)}`;
     message = body.error.message;
+  } else if (protocol === "gemini") {
+    if (body.error?.code !== ans.status || typeof body.error?.status !== "string") return `${ans.status} not in Google's error shape: ${ans.text.slice(0, 200)}`;
+    message = body.error.message;
   } else {
     if (typeof body.error !== "string") return `${ans.status} not in Ollama's error shape: ${ans.text.slice(0, 200)}`;
     message = body.error;
@@ -76,7 +79,34 @@ function checkJsonSuccess(protocol: Protocol, body: any): string | undefined {
     if (Array.isArray(body.data) || body.type === "model") return undefined;
     return `200 that is no Anthropic answer: ${JSON.stringify(body).slice(0, 200)}`;
   }
+  if (protocol === "gemini") return checkGeminiJson(body);
   if ("error" in body) return `200 with an error: ${JSON.stringify(body).slice(0, 200)}`;
+  return undefined;
+}
+
+/** A generateContent answer, a streamed array of them, a count, embeddings or the model list. */
+function checkGeminiJson(body: any): string | undefined {
+  const answers = Array.isArray(body) ? body : [body];
+  for (const a of answers) {
+    if (!a || typeof a !== "object" || "error" in a) return `200 with an error or a non-object: ${JSON.stringify(a).slice(0, 200)}`;
+    if (Array.isArray(a.candidates) || typeof a.totalTokens === "number" || Array.isArray(a.embedding?.values) || Array.isArray(a.embeddings) || Array.isArray(a.models) || typeof a.name === "string") continue;
+    return `200 that is no Gemini answer: ${JSON.stringify(a).slice(0, 200)}`;
+  }
+  if (Array.isArray(body) && !body.at(-1)?.candidates?.[0]?.finishReason) return "streamed array without a final finishReason";
+  return undefined;
+}
+
+/** Gemini SSE: CRLF-separated `data:` frames, each a whole answer; no [DONE]; the last has the finish reason. */
+function checkGeminiSse(text: string): string | undefined {
+  const events = sseEvents(text.replace(/\r\n/g, "\n"));
+  if (typeof events === "string") return events;
+  let last: any;
+  for (const ev of events) {
+    last = parse(ev.data);
+    if (!last || typeof last !== "object") return `SSE data that is not JSON: ${ev.data.slice(0, 120)}`;
+    if (last.error) return `error frame in a stream from a healthy upstream: ${ev.data.slice(0, 200)}`;
+  }
+  if (!last?.candidates?.[0]?.finishReason) return "Gemini stream without a final finishReason";
   return undefined;
 }
 
