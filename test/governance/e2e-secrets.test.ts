@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
+import { GoogleGenAI } from "@google/genai";
 import OpenAI from "openai";
 import { fingerprint } from "../../src/core/secrets";
 import { type OpenAIFake, startOpenAIFake } from "../fakes/openai";
@@ -113,6 +114,18 @@ test("no key appears in the database, /metrics, admin answers, error bodies or t
   const echoed = await chat("echo/echo-1", `keys: ${Object.values(SECRETS).join(" ")}`);
   expect(echoed.choices[0]!.message.content).toContain(SECRETS.admin);
   await anthropic.messages.create({ model: "oa/gpt-4o-mini", max_tokens: 8, messages: [{ role: "user", content: "hi" }] });
+
+  // Google clients: the key as x-goog-api-key (the SDK) and as `?key=` on the URL, right and wrong.
+  const genai = new GoogleGenAI({ apiKey: SECRETS.client, httpOptions: { baseUrl: url } });
+  expect((await genai.models.generateContent({ model: "oa/gpt-4o-mini", contents: "hi" })).text).toBe("all good");
+  const ask = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
+  const viaQuery = await keep("gemini ?key=", await fetch(`${url}/v1beta/models/oa/gpt-4o-mini:streamGenerateContent?alt=sse&key=${SECRETS.client}`, { method: "POST", body: ask }));
+  expect(viaQuery.status).toBe(200);
+  captured.push({ what: "gemini stream via ?key=", text: await viaQuery.text() });
+  await keep("gemini wrong ?key=", await fetch(`${url}/v1beta/models/oa/gpt-4o-mini:generateContent?key=${SECRETS.upstreamGood}`, { method: "POST", body: ask }));
+  await keep("gemini admin key as ?key=", await fetch(`${url}/gemini/v1/models/nope:countTokens?key=${SECRETS.admin}`, { method: "POST", body: "{bad" }));
+  await keep("gemini bad body with ?key=", await fetch(`${url}/v1/models/oa/gpt-4o-mini:generateContent?key=${SECRETS.client}`, { method: "POST", body: "{bad" }));
+  await keep("gemini model list with wrong ?key=", await fetch(`${url}/v1/models?key=${SECRETS.upstreamBad}`));
 
   // Failures of every kind.
   upstream.fail({ kind: "status", status: 400, body: { error: { message: `Incorrect API key provided: ${SECRETS.upstreamGood}.`, type: "invalid_request_error" } } });
