@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { ApiError, type GenerateContentResponse, GoogleGenAI, Type } from "@google/genai";
 import { desc } from "drizzle-orm";
 import { requests } from "../../src/store/schema";
+import { startGateway } from "../helpers/gateway";
 import { FAKE_THOUGHT_SIGNATURE } from "../fakes/gemini";
 import { CLIENT_KEY, type ClientsRig, inferenceRequests, MODELS, startClientsRig } from "./rig";
 
@@ -287,5 +288,32 @@ describe("the wire as Google's REST API spells it", () => {
     const method = await post(`/v1beta/models/${MODELS.openai}:predict`);
     expect(method.status).toBe(404);
     expect(((await method.json()) as Json).error).toMatchObject({ code: 404, status: "NOT_FOUND" });
+  });
+});
+
+describe("governance refusals in Google's shape", () => {
+  test("403 for a model the client may not use, 429 over its rpm, as @google/genai sees them", async () => {
+    const gw = await startGateway({ providers: { echo: { type: "echo" } }, clients: { narrow: { key: "lmr-narrow-key", models: ["echo/echo-1"], rpm: 1 } } });
+    try {
+      const narrow = new GoogleGenAI({ apiKey: "lmr-narrow-key", httpOptions: { baseUrl: gw.url } });
+      const refused = async (p: Promise<unknown>) => {
+        const err = await p.then(
+          () => undefined,
+          (e) => e,
+        );
+        expect(err).toBeInstanceOf(ApiError);
+        return { status: (err as ApiError).status, body: JSON.parse((err as ApiError).message).error as Json };
+      };
+      const forbidden = await refused(narrow.models.generateContent({ model: "echo/other", contents: "hi" }));
+      expect(forbidden.status).toBe(403);
+      expect(forbidden.body).toMatchObject({ code: 403, status: "PERMISSION_DENIED" });
+      expect(forbidden.body.message).toStartWith("lmrelay: ");
+      expect((await narrow.models.generateContent({ model: "echo/echo-1", contents: "hi" })).text).toBe("hi");
+      const limited = await refused(narrow.models.generateContent({ model: "echo/echo-1", contents: "again" }));
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ code: 429, status: "RESOURCE_EXHAUSTED" });
+    } finally {
+      await gw.stop();
+    }
   });
 });
