@@ -2,7 +2,8 @@ import type { Protocol } from "../core/types";
 
 // A client's rate-limit state in its own protocol's headers (openai.md, anthropic.md): OpenAI
 // clients read `x-ratelimit-*` with Go-style durations, Anthropic clients `anthropic-ratelimit-*`
-// with RFC 3339 reset times. Ollama has no such headers.
+// with RFC 3339 reset times. Ollama and Gemini have no such headers (Gemini clients read the
+// RetryInfo of the error body instead).
 
 export interface LimitState {
   limit: number;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { ApiError, type GenerateContentResponse, GoogleGenAI, Type } from "@google/genai";
+import { ApiError, FinishReason, type GenerateContentResponse, GoogleGenAI, Type } from "@google/genai";
 import { desc } from "drizzle-orm";
 import { requests } from "../../src/store/schema";
 import { startGateway } from "../helpers/gateway";
@@ -52,7 +52,7 @@ for (const up of UPSTREAMS)
       up.fake().reply({ text: "Ada." });
       const second = await chat.sendMessage({ message: "What is my name?" });
       expect(second.text).toBe("Ada.");
-      expect(second.candidates?.[0]?.finishReason).toBe("STOP");
+      expect(second.candidates?.[0]?.finishReason).toBe(FinishReason.STOP);
       expect(second.usageMetadata?.totalTokenCount).toBeGreaterThan(0);
       const sent = inferenceRequests(up.fake()).at(-1)!.body;
       const text = wireText(sent);
@@ -105,7 +105,7 @@ for (const up of UPSTREAMS)
       const first = await ai.models.generateContent({ model: up.model, contents, config: { tools } });
       const calls = first.functionCalls ?? [];
       expect(calls.map((c) => [c.name, c.args])).toEqual([["get_weather", { city: "Paris", unit: "C" }]]);
-      expect(first.candidates?.[0]?.finishReason).toBe("STOP");
+      expect(first.candidates?.[0]?.finishReason).toBe(FinishReason.STOP);
       // Every upstream but Gemini got the declaration as JSON Schema (lower-case types, nullable → a null type).
       const sentTools = JSON.stringify(inferenceRequests(up.fake()).at(-1)!.body.tools);
       if (up.name === "gemini") expect(sentTools).toContain('"STRING"');
@@ -231,7 +231,7 @@ describe("the wire as Google's REST API spells it", () => {
     expect(body.startsWith("[{")).toBe(true);
     expect(body.endsWith("\n]")).toBe(true);
     const chunks = JSON.parse(body) as GenerateContentResponse[];
-    expect(chunks.at(-1)!.candidates![0]!.finishReason).toBe("STOP");
+    expect(chunks.at(-1)!.candidates![0]!.finishReason).toBe(FinishReason.STOP);
   });
 
   test("the POST methods also under /v1/models/… and /gemini/v1/models/…", async () => {

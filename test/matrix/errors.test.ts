@@ -68,11 +68,13 @@ async function errorThrough(inbound: InboundName, baseUrl: string, model: string
     );
     expect(err).toBeInstanceOf(ApiError);
     // The SDK keeps Google's error body, as JSON text, as the message.
-    const body = JSON.parse((err as ApiError).message).error as { code: number; message: string; status: string };
-    expect(Object.keys(body).sort()).toEqual(["code", "message", "status"]);
+    const body = JSON.parse((err as ApiError).message).error as { code: number; message: string; status: string; details?: unknown };
+    // `details` carries a RetryInfo when the upstream said when to retry.
+    expect(Object.keys(body).filter((k) => k !== "details").sort()).toEqual(["code", "message", "status"]);
     expect(body.code).toBe((err as ApiError).status);
     expect(body.status).toBe(GOOGLE_STATUS[body.code]!);
-    return { status: (err as ApiError).status, message: body.message };
+    const retryDelay = (body.details as { retryDelay?: string }[] | undefined)?.find((d) => d.retryDelay)?.retryDelay;
+    return { status: (err as ApiError).status, message: body.message, retryAfter: retryDelay === undefined ? undefined : retryDelay.replace(/s$/, "") };
   }
   const client = new Ollama({ host: baseUrl });
   const err = (await (stream ? client.chat({ model, messages: ask, stream: true }) : client.chat({ model, messages: ask, stream: false })).then(

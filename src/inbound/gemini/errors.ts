@@ -26,8 +26,17 @@ export function googleStatusName(status: number): string {
   return STATUS_NAMES[status] ?? (status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT");
 }
 
-export function geminiErrorBody(err: GatewayError): { error: { code: number; message: string; status: string } } {
-  return { error: { code: err.status, message: err.message, status: googleStatusName(err.status) } };
+export interface GeminiErrorBody {
+  error: { code: number; message: string; status: string; details?: Record<string, string>[] };
+}
+
+/** When to retry travels as a `google.rpc.RetryInfo` detail, which Google's clients (Gemini CLI
+ *  among them) read to pace their retries; `Retry-After` is set too. */
+export function geminiErrorBody(err: GatewayError): GeminiErrorBody {
+  const body: GeminiErrorBody = { error: { code: err.status, message: err.message, status: googleStatusName(err.status) } };
+  if (err.retryAfterMs !== undefined && err.retryAfterMs >= 0)
+    body.error.details = [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${Math.ceil(err.retryAfterMs / 1000)}s` }];
+  return body;
 }
 
 export function geminiErrorResponse(err: GatewayError, requestId: string): Response {

@@ -242,7 +242,8 @@ describe("answers", () => {
     for (const [kind, code, status] of cases) {
       const res = geminiErrorResponse(lmrelayError(kind, "x", { retryAfterMs: kind === "rate_limited" ? 2500 : undefined }), "req_1");
       expect(res.status).toBe(code);
-      expect(await res.json()).toEqual({ error: { code, message: "lmrelay: x", status } });
+      const retry = kind === "rate_limited" ? { details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "3s" }] } : {};
+      expect(await res.json()).toEqual({ error: { code, message: "lmrelay: x", status, ...retry } });
       if (kind === "rate_limited") expect(res.headers.get("retry-after")).toBe("3");
     }
   });
