@@ -74,7 +74,9 @@ export function startCapture(request: Request, ctx: RequestContext, config: Reso
         return res;
       }
       // A JSON answer is already whole: keep it a plain body (with its length) rather than a stream.
-      if (res.headers.get("content-type")?.startsWith("application/json")) {
+      // Streamed answers say `cache-control: no-cache`, JSON ones too (Gemini's streamed array):
+      // those are copied as they flow.
+      if (res.headers.get("content-type")?.startsWith("application/json") && res.headers.get("cache-control") !== "no-cache") {
         const bytes = new Uint8Array(await res.arrayBuffer());
         copy.add(bytes);
         complete(copy);

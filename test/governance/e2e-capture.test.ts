@@ -65,6 +65,26 @@ describe("capture on", () => {
     expect(row.truncated).toBe(0);
   });
 
+  test("Gemini's streamed JSON array (no alt=sse) still streams, and is stored whole", async () => {
+    // The upstream holds its last chunk until the client has read the first one.
+    let release!: () => void;
+    upstream.reply({ text: "one two three", holdLast: new Promise<void>((r) => (release = r)) });
+    const res = await fetch(`${gw.url}/v1beta/models/oa/gpt-4o-mini:streamGenerateContent`, {
+      method: "POST",
+      headers: { "x-goog-api-key": "lmr-one-key", "x-request-id": "cap-gemini-array" },
+      body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "count" }] }] }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value);
+    expect(text).toStartWith('[{"candidates"');
+    release();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value);
+    expect((JSON.parse(text) as unknown[]).length).toBeGreaterThan(1);
+    await waitFor(() => bodies().some((b) => b.id === "cap-gemini-array"));
+    expect(bodies().find((b) => b.id === "cap-gemini-array")!.response).toBe(text);
+  });
+
   test("error answers are captured too", async () => {
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
       method: "POST",
