@@ -16,7 +16,7 @@ import { registerDashboard } from "./dashboard";
 import { registerMetricsRoute } from "./metrics";
 import type { Runtime } from "./runtime";
 
-// HTTP wiring: one Elysia app, the three inbound protocols' routes, and the shared per-request
+// HTTP wiring: one Elysia app, every inbound protocol's routes, and the shared per-request
 // handling (request id, auth, idle timeout off for long answers, errors in the caller's shape).
 
 const INBOUND: Record<Protocol, InboundProtocol> = {

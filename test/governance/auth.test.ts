@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { resolveConfig } from "../../src/config/resolve";
 import { ConfigError } from "../../src/config/resolve";
 import { GatewayError } from "../../src/core/errors";
-import { authenticate, isAdmin, presentedKey } from "../../src/governance/auth";
+import { authenticate, isAdmin, presentedKey, queryKey } from "../../src/governance/auth";
 
 const config = resolveConfig({
   admin: { key: "admin-key-0001" },
@@ -31,6 +31,15 @@ describe("client keys", () => {
     expect(presentedKey(new Headers({ authorization: "Basic abc" }))).toBeUndefined();
     for (const h of <Record<string, string>[]>[{ authorization: "Bearer app-key-0001" }, { "x-api-key": "app-key-0001" }, { "api-key": "app-key-0001" }])
       expect(authenticate(config, new Headers(h))?.id).toBe("app");
+  });
+
+  test("Google clients: x-goog-api-key, or the ?key= query the caller hands in; headers win over the query", () => {
+    expect(presentedKey(new Headers({ "x-goog-api-key": "app-key-0001" }))).toBe("app-key-0001");
+    expect(queryKey("alt=sse&key=app-key-0001")).toBe("app-key-0001");
+    expect(queryKey("alt=sse")).toBeUndefined();
+    expect(authenticate(config, new Headers(), undefined, "app-key-0001")?.id).toBe("app");
+    expect(presentedKey(new Headers({ "x-goog-api-key": "lan-key-0001" }), "app-key-0001")).toBe("lan-key-0001");
+    expect(refused(() => authenticate(config, new Headers(), "192.168.4.2", "wrong-key")).status).toBe(401);
   });
 
   test("missing or wrong keys are 401 with a message that carries no key", () => {
