@@ -1,7 +1,7 @@
 import type { Elysia } from "elysia";
 import { lmrelayError, toGatewayError } from "../../core/errors";
 import type { RequestContext } from "../../router/types";
-import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from "../http";
+import { foldStream, jsonResponse, readJsonBody, readJsonBodyText, relayHeaders, streamBody } from "../http";
 import type { InboundDeps, InboundProtocol, NativeHandler, NativeRoutes } from "../types";
 import { invalid, isObject, typeName } from "../anthropic/fields";
 import { decodeGenerateContent } from "./decode";
@@ -39,8 +39,12 @@ export function parseModelPath(pathname: string): { model: string; method: strin
 }
 
 async function generate(deps: InboundDeps, request: Request, ctx: RequestContext, model: string, stream: boolean): Promise<Response> {
-  const body = await readJsonBody(request, deps.maxBodyBytes());
+  const { text, json: body } = await readJsonBodyText(request, deps.maxBodyBytes());
   const { req, includeThoughts } = decodeGenerateContent(body, model, stream);
+  // A Gemini upstream that can take the client's body as it is (`UpstreamAdapter.forward`) keeps
+  // what the canonical model has no place for. The answer is encoded from the canonical events
+  // either way (raw events are skipped), so the framing the client asked for always holds.
+  req.original = { protocol: "gemini", text, body: body as Record<string, unknown> };
   const outcome = await deps.gateway.chat(req, ctx);
   const headers = relayHeaders(ctx.requestId, outcome.headers);
   const meta = { model: outcome.model, id: ctx.requestId, includeThoughts };
