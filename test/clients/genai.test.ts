@@ -204,6 +204,23 @@ describe("@google/genai → Gemini upstream: thought signatures", () => {
   });
 });
 
+describe("@google/genai → Gemini upstream: thoughts", () => {
+  test("thought summaries reach the client only with includeThoughts, and are counted apart", async () => {
+    rig.gemini.reply({ text: "Forty-two.", thinking: "Let me work this out carefully" });
+    const withThoughts = await ai.models.generateContent({ model: MODELS.gemini, contents: "question", config: { thinkingConfig: { includeThoughts: true, thinkingBudget: 512 } } });
+    const parts = withThoughts.candidates![0]!.content!.parts!;
+    expect(parts).toEqual([{ text: "Let me work this out carefully", thought: true }, { text: "Forty-two." }]);
+    expect(withThoughts.usageMetadata?.thoughtsTokenCount).toBeGreaterThan(0);
+    expect(inferenceRequests(rig.gemini).at(-1)!.body.generationConfig.thinkingConfig).toEqual({ thinkingBudget: 512, includeThoughts: true });
+    const streamed: string[] = [];
+    for await (const c of await ai.models.generateContentStream({ model: MODELS.gemini, contents: "question", config: { thinkingConfig: { includeThoughts: false, thinkingBudget: 512 } } }))
+      for (const p of c.candidates?.[0]?.content?.parts ?? []) streamed.push(p.thought ? `thought:${p.text}` : p.text!);
+    // The upstream was asked for thoughts (to think at all) and sent them; this client did not want them.
+    expect(inferenceRequests(rig.gemini).at(-1)!.body.generationConfig.thinkingConfig.includeThoughts).toBe(true);
+    expect(streamed.join("")).toBe("Forty-two.");
+  });
+});
+
 describe("the wire as Google's REST API spells it", () => {
   const ask = { contents: [{ role: "user", parts: [{ text: "hi" }] }] };
   const post = (path: string, body: unknown = ask, headers: Record<string, string> = { "x-goog-api-key": CLIENT_KEY }) =>
