@@ -30,6 +30,22 @@ export interface ModelPrice {
   cacheWrite?: number;
 }
 
+/** What the config says of a model, over lmrelay's built-in catalog (models.dev data). */
+export interface ModelInfoConfig {
+  /** Context window, tokens: a prompt far larger skips this candidate. */
+  contextWindow?: number;
+  /** Largest output the model takes: a larger `max_tokens` is lowered to it. */
+  maxOutputTokens?: number;
+  /** The model reasons (thinks); false drops reasoning controls sent to it. */
+  reasoning?: boolean;
+  /** Reasoning-effort values it takes (e.g. `["low", "medium", "high"]`). */
+  efforts?: string[];
+  /** false: temperature / top_p are refused and left out. */
+  sampling?: boolean;
+  tools?: boolean;
+  images?: boolean;
+}
+
 export interface ProviderConfig {
   type: ProviderType;
   /** Server root or versioned base, per the provider's own SDK convention (SPEC §3). */
@@ -47,6 +63,8 @@ export interface ProviderConfig {
   weight?: number;
   free?: boolean;
   pricing?: Record<string, ModelPrice>;
+  /** Model facts over the built-in catalog, by model name or glob (`lmrelay models` shows the source of each). */
+  modelInfo?: Record<string, ModelInfoConfig>;
   enabled?: boolean;
   /** azure: model name → deployment name. */
   deployments?: Record<string, string>;

@@ -5,7 +5,7 @@ import { fingerprint } from "../core/secrets";
 import { governanceProblems } from "../governance/validate";
 import { presetFor } from "../upstream/presets";
 import { adapterFor } from "../upstream/registry";
-import type { LmrelayConfig, ModelPrice, ProviderType, RouteCandidate, RouteRequest, RoutingStrategy } from "./define";
+import type { LmrelayConfig, ModelInfoConfig, ModelPrice, ProviderType, RouteCandidate, RouteRequest, RoutingStrategy } from "./define";
 import { isMissingEnv } from "./env";
 import { ConfigSchema } from "./schema";
 
@@ -37,6 +37,8 @@ export interface ResolvedProvider {
   weight: number;
   free: boolean;
   pricing: Record<string, ModelPrice>;
+  /** `modelInfo` of the config: model name or glob → facts over the built-in catalog. */
+  modelInfo?: Record<string, ModelInfoConfig>;
   deployments: Record<string, string>;
   apiVersion?: string;
   /** Largest non-stream answer read from this provider (`limits.maxUpstreamBodyBytes`; set by
@@ -203,6 +205,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       weight: p.weight ?? 1,
       free: p.free ?? preset.free ?? false,
       pricing: p.pricing ?? {},
+      modelInfo: p.modelInfo ?? {},
       deployments: p.deployments ?? {},
       apiVersion: p.apiVersion,
       maxBodyBytes: maxUpstreamBodyBytes,

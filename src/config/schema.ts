@@ -50,6 +50,19 @@ export const KeySchema = T.Union([
   ),
 ]);
 
+const ModelInfoSchema = T.Object(
+  {
+    contextWindow: T.Optional(T.Integer({ minimum: 1 })),
+    maxOutputTokens: T.Optional(T.Integer({ minimum: 1 })),
+    reasoning: T.Optional(T.Boolean()),
+    efforts: T.Optional(T.Array(T.Union(["none", "minimal", "low", "medium", "high", "xhigh", "max"].map((e) => T.Literal(e))))),
+    sampling: T.Optional(T.Boolean()),
+    tools: T.Optional(T.Boolean()),
+    images: T.Optional(T.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
 export const ProviderSchema = T.Object(
   {
     type: T.Union(ProviderTypes.map((t) => T.Literal(t))),
@@ -62,6 +75,7 @@ export const ProviderSchema = T.Object(
     weight: T.Optional(T.Number({ exclusiveMinimum: 0 })),
     free: T.Optional(T.Boolean()),
     pricing: T.Optional(Pricing),
+    modelInfo: T.Optional(T.Record(T.String({ minLength: 1 }), ModelInfoSchema)),
     enabled: T.Optional(T.Boolean()),
     /** azure: model → deployment name */
     deployments: T.Optional(T.Record(T.String(), T.String())),

@@ -90,7 +90,7 @@ export type ResponseFormat =
 
 export interface Reasoning {
   /** Effort level as the client expressed it (OpenAI `reasoning_effort`, Ollama `think: "high"`). */
-  effort?: "minimal" | "low" | "medium" | "high" | "max";
+  effort?: "minimal" | "low" | "medium" | "high" | "xhigh" | "max";
   /** Anthropic `budget_tokens`. */
   budgetTokens?: number;
   /** false = explicitly off. */

@@ -21,6 +21,8 @@ export interface OpenedChat {
   headers?: Headers;
   /** The events carry the upstream's own bytes (same-format passthrough). */
   passthrough?: boolean;
+  /** What the translation changed for the target model (`x-lmrelay-adjusted`). */
+  adjusted?: string[];
 }
 
 /** Resolves once the answer has begun (stream: its first content event) or is complete (non-stream). */
@@ -33,15 +35,16 @@ export async function openChat(req: ChatRequest, target: Target, signal: AbortSi
     ? await passthroughChat(req, { target, signal }, raw)
     : await adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, { target, signal });
   const passthrough = "passthrough" in reply && reply.passthrough === true;
+  const adjusted = reply.adjusted;
   const it = reply.events[Symbol.asyncIterator]();
   const first: StreamEvent[] = [];
   try {
     for (;;) {
       const r = await it.next();
-      if (r.done) return { first, rest: undefined, headers: reply.headers, passthrough };
+      if (r.done) return { first, rest: undefined, headers: reply.headers, passthrough, adjusted };
       if (r.value.type === "error") throw r.value.error;
       first.push(r.value);
-      if (req.stream && r.value.type !== "start") return { first, rest: it, headers: reply.headers, passthrough };
+      if (req.stream && r.value.type !== "start") return { first, rest: it, headers: reply.headers, passthrough, adjusted };
     }
   } catch (e) {
     await it.return?.().catch(() => {});

@@ -89,14 +89,21 @@ export class RelayGateway implements Gateway {
     const { provider, model } = target;
     this.health.noteHeaders(provider.id, target.key, model, opened.headers);
     this.openAnswers++;
-    const relay = this.relayOptions(ctx, config, success, promptTokens, req.model, req.stream);
+    const adjusted = adjustedHeader(opened.adjusted);
+    const relay = this.relayOptions(ctx, config, success, promptTokens, req.model, req.stream, adjusted);
     // A non-stream answer arrived whole: its bookkeeping is done now, not event by event.
     const events = req.stream || opened.rest ? relayAnswer(opened, relay) : settleAnswer(opened, relay);
     return {
       provider: provider.id,
       model,
       events,
-      headers: { ...limitHeaders, "x-lmrelay-provider": provider.id, "x-lmrelay-model": model, ...explainHeaders(records, plan.note) },
+      headers: {
+        ...limitHeaders,
+        "x-lmrelay-provider": provider.id,
+        "x-lmrelay-model": model,
+        ...(adjusted ? { "x-lmrelay-adjusted": adjusted } : {}),
+        ...explainHeaders(records, plan.note),
+      },
       passthrough: opened.passthrough,
       promptTokens,
     };
@@ -111,6 +118,7 @@ export class RelayGateway implements Gateway {
     promptTokens: number,
     requestedModel: string,
     stream: boolean,
+    adjusted: string | undefined,
   ): RelayOptions {
     const { target, records, abort, lease, startedAt, firstByteMs } = success;
     const { provider, key, model } = target;
@@ -137,6 +145,7 @@ export class RelayGateway implements Gateway {
           usage,
           error: state.completed ? undefined : state.error?.message,
           attempts: records,
+          adjusted,
         });
       },
     };
@@ -292,6 +301,8 @@ export class RelayGateway implements Gateway {
       usage?: Usage;
       error?: string;
       attempts: AttemptRecord[];
+      /** `x-lmrelay-adjusted` of the answer. */
+      adjusted?: string;
     },
   ): void {
     const row: RequestRow = {
@@ -316,6 +327,7 @@ export class RelayGateway implements Gateway {
       costUsd: 0,
       error: r.error,
       attempts: JSON.stringify(r.attempts),
+      adjusted: r.adjusted,
     };
     ctx.audited = true;
     this.deps.governance?.settle(ctx, row, r.attempts);
@@ -335,6 +347,13 @@ export class RelayGateway implements Gateway {
 }
 
 const EMBED_NEEDS: readonly Capability[] = ["embeddings"];
+
+/** The adjustments as one header value: joined with `; `, anything outside printable ASCII
+ *  replaced (a header must be ASCII; model names are). Undefined when nothing changed. */
+export function adjustedHeader(adjusted: readonly string[] | undefined): string | undefined {
+  if (!adjusted?.length) return undefined;
+  return adjusted.join("; ").replace(/[^\x20-\x7e]/g, "?").slice(0, 2000);
+}
 
 /** The attempt's first-byte timeout: the provider's `timeoutMs`, else `health.firstByteTimeoutMs`
  *  for streams (longer for Ollama, which may be loading the model). A non-stream answer arrives

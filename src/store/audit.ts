@@ -202,10 +202,10 @@ function rollupOf(batch: RequestRow[]): Record<string, unknown>[] {
 const COLUMNS = [
   "ts", "requestId", "protocol", "endpoint", "client", "requestedModel", "provider", "model", "keyName", "status", "stream",
   "latencyMs", "ttftMs", "inputTokens", "outputTokens", "cachedTokens", "cacheWriteTokens", "usageEstimated", "costUsd",
-  "unpriced", "error", "attempts",
+  "unpriced", "error", "attempts", "adjusted",
 ] as const;
 
-/** Rows per multi-row INSERT (22 columns each: well under SQLite's 32766 variables). */
+/** Rows per multi-row INSERT (23 columns each: well under SQLite's 32766 variables). */
 const ROWS_PER_INSERT = 32;
 
 /** Appends a row's values in COLUMNS order. */
@@ -233,5 +233,6 @@ function pushRowValues(out: (string | number | null)[], row: RequestRow): void {
     row.unpriced ? 1 : 0,
     row.error ?? null,
     row.attempts ?? "[]",
+    row.adjusted ?? null,
   );
 }

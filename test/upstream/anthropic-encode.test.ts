@@ -217,9 +217,9 @@ const cases: [string, Partial<ChatRequest>, Record<string, unknown>][] = [
   ],
   ["negative temperature → 0, opaque user kept", { temperature: -0.5, user: "user-123" }, { model: "claude-x", messages: [hiUser], max_tokens: 4096, temperature: 0, metadata: { user_id: "user-123" } }],
   [
-    "reasoning effort high: budget 4096 fits under a raised max_tokens; sampling made compatible",
+    "reasoning effort high: budget 16384 fits under a raised max_tokens; sampling made compatible",
     { reasoning: { enabled: true, effort: "high" }, temperature: 0.2, topK: 5, topP: 0.5 },
-    { model: "claude-x", messages: [hiUser], max_tokens: 8192, thinking: { type: "enabled", budget_tokens: 4096 }, top_p: 0.95 },
+    { model: "claude-x", messages: [hiUser], max_tokens: 20480, thinking: { type: "enabled", budget_tokens: 16384 }, top_p: 0.95 },
   ],
   [
     "reasoning budget below the minimum is raised; client max_tokens kept when above it",
@@ -253,7 +253,7 @@ const cases: [string, Partial<ChatRequest>, Record<string, unknown>][] = [
       ],
       tools: [tool("f")],
       max_tokens: 4096,
-      thinking: { type: "enabled", budget_tokens: 1024 },
+      thinking: { type: "enabled", budget_tokens: 2048 },
     },
   ],
   ["reasoning off", { reasoning: { enabled: false } }, { model: "claude-x", messages: [hiUser], max_tokens: 4096, thinking: { type: "disabled" } }],

@@ -186,10 +186,20 @@ describe("gemini adapter errors", () => {
   });
 
   test("a request Gemini refuses is invalid_request with Gemini's message", async () => {
-    const req = ask("hi", { stop: ["a", "b", "c", "d", "e", "f"] });
-    const err = await rejection(geminiAdapter.chat(req, call()));
+    fake.fail({ kind: "status", status: 400, body: geminiErrorBody(400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified") });
+    const err = await rejection(geminiAdapter.chat(ask("hi"), call()));
     expect([err.kind, err.status]).toEqual(["invalid_request", 400]);
-    expect(err.message).toContain("at most 5 stop sequences");
+    expect(err.message).toContain("contents is not specified");
+  });
+
+  test("six stop sequences are cut to the five Gemini takes, and the reply names the change", async () => {
+    fake.reply({ text: "ok" });
+    const reply = await geminiAdapter.chat(ask("hi", { stop: ["a", "b", "c", "d", "e", "f"], maxTokens: 100_000 }), call());
+    await collect(reply.events);
+    expect(reply.adjusted).toEqual(["maxOutputTokens 100000->65536", "stopSequences 6->5"]);
+    const sent = fake.requests.at(-1)!.body as { generationConfig: { stopSequences: string[]; maxOutputTokens: number } };
+    expect(sent.generationConfig.stopSequences).toEqual(["a", "b", "c", "d", "e"]);
+    expect(sent.generationConfig.maxOutputTokens).toBe(65_536);
   });
 
   test("a stream cut mid-way throws from the iterator after the first events", async () => {

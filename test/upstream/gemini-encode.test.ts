@@ -195,7 +195,7 @@ describe("encodeGeminiRequest", () => {
           frequencyPenalty: 0.2,
           responseMimeType: "application/json",
           responseSchema: { type: "OBJECT", properties: { a: { type: "STRING" } }, required: ["a"] },
-          thinkingConfig: { thinkingBudget: 1024, includeThoughts: true },
+          thinkingConfig: { thinkingBudget: 2048, includeThoughts: true },
         },
       },
     },

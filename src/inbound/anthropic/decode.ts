@@ -20,7 +20,7 @@ import {
 /** Request fields with no canonical counterpart, forwarded untouched only to Anthropic upstreams. */
 const PASSTHROUGH_FIELDS = ["service_tier", "cache_control", "container", "context_management", "inference_geo"] as const;
 
-const EFFORTS = new Set(["minimal", "low", "medium", "high", "max"]);
+const EFFORTS = new Set(["minimal", "low", "medium", "high", "xhigh", "max"]);
 
 export interface DecodeOptions {
   /** `/v1/messages` requires `max_tokens`; `/v1/messages/count_tokens` does not take it. */
@@ -180,7 +180,7 @@ function decodeReasoning(thinking: unknown, outputConfig: Json | undefined): Rea
   const effort = outputConfig?.effort;
   if (effort != null) {
     if (typeof effort !== "string" || !EFFORTS.has(effort)) {
-      throw invalid("output_config.effort", `expected "low", "medium", "high" or "max", got ${JSON.stringify(effort)}`);
+      throw invalid("output_config.effort", `expected "low", "medium", "high", "xhigh" or "max", got ${JSON.stringify(effort)}`);
     }
     reasoning ??= { enabled: true };
     reasoning.effort = effort as Reasoning["effort"];

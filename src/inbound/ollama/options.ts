@@ -13,7 +13,7 @@ export type SamplingFields = Pick<
 /** Options with a canonical field; every other option is passed through untouched. */
 const CANONICAL_OPTIONS = new Set(["temperature", "top_p", "top_k", "num_predict", "stop", "seed", "presence_penalty", "frequency_penalty"]);
 
-const THINK_LEVELS = new Set<NonNullable<Reasoning["effort"]>>(["minimal", "low", "medium", "high", "max"]);
+const THINK_LEVELS = new Set<NonNullable<Reasoning["effort"]>>(["minimal", "low", "medium", "high", "xhigh", "max"]);
 
 /** Top-level request fields with no canonical meaning that an Ollama upstream understands. */
 const PASSTHROUGH_TOP_LEVEL = ["keep_alive", "truncate", "shift", "logprobs", "top_logprobs"] as const;

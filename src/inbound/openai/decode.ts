@@ -45,7 +45,7 @@ const EFFORTS = new Map<string, Reasoning>([
   ["low", { enabled: true, effort: "low" }],
   ["medium", { enabled: true, effort: "medium" }],
   ["high", { enabled: true, effort: "high" }],
-  ["xhigh", { enabled: true, effort: "max" }],
+  ["xhigh", { enabled: true, effort: "xhigh" }],
   ["max", { enabled: true, effort: "max" }],
 ]);
 

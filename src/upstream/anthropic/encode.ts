@@ -1,5 +1,8 @@
 import { lmrelayError } from "../../core/errors";
-import { ANTHROPIC_BETA_FIELD, type ChatRequest, type ContentPart, type DocumentPart, type ImagePart, type Reasoning, type TextPart, type ToolResultPart } from "../../core/types";
+import { ANTHROPIC_BETA_FIELD, type ChatRequest, type ContentPart, type DocumentPart, type ImagePart, type TextPart, type ToolResultPart } from "../../core/types";
+import { type AnthropicRules, anthropicControls, anthropicRulesFor } from "./rules";
+
+export { DEFAULT_MAX_TOKENS } from "./rules";
 
 // Canonical request → Anthropic Messages body. Pure. Repairs what Anthropic rejects but other
 // protocols allow (translation.md §10): empty text, tool results out of place or unpaired, tool
@@ -14,15 +17,6 @@ interface Turn {
 
 /** Name of the forced tool that carries a JSON-mode answer; the decoder turns it back into text. */
 export const JSON_TOOL_NAME = "json_tool_call";
-export const DEFAULT_MAX_TOKENS = 4096;
-const MIN_THINKING_BUDGET = 1024;
-const BUDGET_BY_EFFORT: Record<NonNullable<Reasoning["effort"]>, number> = {
-  minimal: 1024,
-  low: 1024,
-  medium: 2048,
-  high: 4096,
-  max: 8192,
-};
 const EMPTY_SCHEMA = { type: "object", properties: {} };
 const EMAIL_LIKE = /[^\s@]+@[^\s@]+\.[^\s@]+/;
 
@@ -32,9 +26,11 @@ export interface AnthropicRequest {
   beta?: string;
   /** The answer's `json_tool_call` tool use is the JSON-mode answer. */
   jsonMode: boolean;
+  /** Changes made so the model takes the request (rules.ts). */
+  adjusted: string[];
 }
 
-export function encodeAnthropicRequest(req: ChatRequest, model: string): AnthropicRequest {
+export function encodeAnthropicRequest(req: ChatRequest, model: string, rules?: AnthropicRules): AnthropicRequest {
   const ids = new ToolIdMap();
   const turns = pairToolResults(toTurns(req, ids));
   if (turns.length === 0)
@@ -52,24 +48,17 @@ export function encodeAnthropicRequest(req: ChatRequest, model: string): Anthrop
     tools.push({ name: JSON_TOOL_NAME, description: "Respond with the answer as a JSON object.", input_schema: format.schema ?? { type: "object" } });
   if (tools.length) body.tools = tools;
 
-  let thinking = encodeThinking(req.reasoning);
-  // Mid tool loop, Anthropic wants the assistant turn being continued to open with its signed
-  // thinking. History from another provider has none: answer without thinking rather than fail.
-  if (thinking?.type === "enabled" && continuesUnsignedToolTurn(turns)) thinking = undefined;
-  let maxTokens = req.maxTokens ?? DEFAULT_MAX_TOKENS;
-  // Anthropic wants budget_tokens < max_tokens: keep the asked-for budget and make room above it.
-  const thinkingOn = thinking?.type === "enabled";
-  if (thinking?.type === "enabled" && thinking.budget_tokens >= maxTokens) maxTokens += thinking.budget_tokens;
-  body.max_tokens = maxTokens;
-  if (thinking) body.thinking = thinking;
+  const unsigned = continuesUnsignedToolTurn(turns);
+  const { controls, adjusted } = anthropicControls(req, rules ?? anthropicRulesFor({ type: "anthropic" }, model), unsigned);
+  body.max_tokens = controls.max_tokens;
+  if (controls.thinking) body.thinking = controls.thinking;
+  if (controls.effort) body.output_config = { effort: controls.effort };
 
-  const choice = tools.length ? encodeToolChoice(req, jsonMode, thinkingOn, forHistoryOnly) : undefined;
+  const choice = tools.length ? encodeToolChoice(req, jsonMode, controls.thinkingOn, forHistoryOnly) : undefined;
   if (choice) body.tool_choice = choice;
-
-  // Extended thinking refuses temperature and top_k changes and top_p below 0.95.
-  if (req.temperature !== undefined && !thinkingOn) body.temperature = Math.min(1, Math.max(0, req.temperature));
-  if (req.topP !== undefined) body.top_p = thinkingOn ? Math.max(0.95, req.topP) : req.topP;
-  if (req.topK !== undefined && !thinkingOn) body.top_k = req.topK;
+  if (controls.temperature !== undefined) body.temperature = controls.temperature;
+  if (controls.top_p !== undefined) body.top_p = controls.top_p;
+  if (controls.top_k !== undefined) body.top_k = controls.top_k;
   const stops = req.stop?.filter((s) => s.trim() !== "");
   if (stops?.length) body.stop_sequences = stops;
   if (req.user && !EMAIL_LIKE.test(req.user)) body.metadata = { user_id: req.user };
@@ -82,7 +71,7 @@ export function encodeAnthropicRequest(req: ChatRequest, model: string): Anthrop
       else body[k] = v;
     }
   }
-  return { body, beta, jsonMode };
+  return { body, beta, jsonMode, adjusted };
 }
 
 /** Rewrites tool ids to Anthropic's alphabet, the same way for a call and its result. */
@@ -249,15 +238,6 @@ function encodeTools(req: ChatRequest, turns: Turn[]): { tools: Json[]; forHisto
   for (const t of turns) for (const b of t.content) if (b.type === "tool_use") names.add(b.name as string);
   for (const name of names) tools.push({ name, input_schema: EMPTY_SCHEMA });
   return { tools, forHistoryOnly: tools.length > 0 };
-}
-
-type Thinking = { type: "enabled"; budget_tokens: number } | { type: "disabled" };
-
-function encodeThinking(r: Reasoning | undefined): Thinking | undefined {
-  if (!r) return undefined;
-  if (!r.enabled) return { type: "disabled" };
-  const budget = r.budgetTokens ?? BUDGET_BY_EFFORT[r.effort ?? "medium"];
-  return { type: "enabled", budget_tokens: Math.max(MIN_THINKING_BUDGET, budget) };
 }
 
 function continuesUnsignedToolTurn(turns: Turn[]): boolean {

@@ -5,6 +5,7 @@ import type { ChatReply, UpstreamAdapter, UpstreamCall } from "../types";
 import { type DecodeOptions, decodeAnthropicMessage, decodeAnthropicStream, errorFromBody } from "./decode";
 import { encodeAnthropicRequest } from "./encode";
 import { classifyAnthropicError } from "./errors";
+import { anthropicRulesFor } from "./rules";
 
 // The Anthropic Messages upstream: POST {baseUrl}/v1/messages, x-api-key + anthropic-version.
 // Anthropic has no embeddings endpoint, so `embed` stays undefined.
@@ -49,7 +50,7 @@ async function startedStream(events: AsyncGenerator<StreamEvent>): Promise<Async
 async function chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
   const { provider, key, model } = call.target;
   const ep = endpointOf(call);
-  const { body, beta, jsonMode } = encodeAnthropicRequest(req, model);
+  const { body, beta, jsonMode, adjusted } = encodeAnthropicRequest(req, model, anthropicRulesFor(provider, model));
   const headers = baseHeaders(provider, key, beta);
   if (req.stream) headers.accept = "text/event-stream";
   const res = await postJson(ep, `${provider.baseUrl}/v1/messages`, headers, body, classifyAnthropicError);
@@ -57,11 +58,16 @@ async function chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
   // Some proxies answer a stream request with one JSON body; decode whatever arrived.
   if (req.stream && !(res.headers.get("content-type") ?? "").includes("application/json")) {
     const events = decodeAnthropicStream(bodyChunks(ep, res), opts);
-    return { events: await startedStream(events), headers: res.headers };
+    return withAdjusted({ events: await startedStream(events), headers: res.headers }, adjusted);
   }
   const json = await readJson(ep, res);
   if (json?.type === "error") throw errorFromBody(opts, json.error);
-  return { events: replay(decodeAnthropicMessage(json, opts)), headers: res.headers };
+  return withAdjusted({ events: replay(decodeAnthropicMessage(json, opts)), headers: res.headers }, adjusted);
+}
+
+function withAdjusted(reply: ChatReply, adjusted: string[]): ChatReply {
+  if (adjusted.length) reply.adjusted = adjusted;
+  return reply;
 }
 
 async function* replay(events: StreamEvent[]): AsyncGenerator<StreamEvent> {

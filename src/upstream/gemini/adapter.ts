@@ -7,6 +7,7 @@ import type { ChatReply, ListedModel, ModelCapabilities, UpstreamAdapter, Upstre
 import { decodeGeminiResponse, decodeGeminiStream } from "./decode";
 import { encodeGeminiRequest, imageUrlsToInline } from "./encode";
 import { classifyGeminiError } from "./errors";
+import { geminiRulesFor } from "./rules";
 import { thoughtSignatures } from "./signatures";
 
 // The native Gemini API adapter (v1beta): generateContent / streamGenerateContent?alt=sse,
@@ -50,15 +51,17 @@ async function chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
   const { provider, key, model } = call.target;
   const ep = endpointOf(call);
   const inlined = await inlineImages(req, call);
-  const { body, names } = encodeGeminiRequest(req, { inlined, signatureFor: (id) => thoughtSignatures.recall(id) });
+  const rules = geminiRulesFor(provider, model);
+  const { body, names, adjusted } = encodeGeminiRequest(req, { inlined, signatureFor: (id) => thoughtSignatures.recall(id), rules });
   const headers = headersFor(provider, key);
   const action = req.stream ? "streamGenerateContent?alt=sse" : "generateContent";
   if (req.stream) headers.accept = "text/event-stream";
   const res = await postJson(ep, `${apiBase(provider)}/${resource(model)}:${action}`, headers, body, classifyGeminiError);
   const ctx = { providerId: provider.id, secret: key?.secret, model, names, signatures: thoughtSignatures };
-  if (req.stream) return { events: decodeGeminiStream(ctx, bodyChunks(ep, res)), headers: res.headers };
+  const extra = adjusted.length ? { adjusted } : {};
+  if (req.stream) return { events: decodeGeminiStream(ctx, bodyChunks(ep, res)), headers: res.headers, ...extra };
   // Decoded eagerly so a blocked prompt throws before the answer began.
-  return { events: fromArray(decodeGeminiResponse(ctx, await readJson(ep, res))), headers: res.headers };
+  return { events: fromArray(decodeGeminiResponse(ctx, await readJson(ep, res))), headers: res.headers, ...extra };
 }
 
 function vectorOf(e: unknown): number[] | undefined {

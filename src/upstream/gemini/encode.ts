@@ -1,8 +1,9 @@
 import { lmrelayError } from "../../core/errors";
-import type { ChatRequest, ContentPart, ImagePart, Reasoning, ToolResultPart } from "../../core/types";
+import type { ChatRequest, ContentPart, ImagePart, ToolResultPart } from "../../core/types";
 import type { InlineImage } from "../images";
 import { FunctionNames } from "./names";
 import { toGeminiParameters, toGeminiSchema } from "../../core/gemini-schema";
+import { fitGeminiConfig, type GeminiRules, geminiRulesFor } from "./rules";
 import type { GeminiContent, GeminiGenerationConfig, GeminiPart, GeminiRequest } from "./wire";
 
 // Canonical request → generateContent body. Pure: images given by URL must be downloaded by the
@@ -13,12 +14,16 @@ export interface EncodeOptions {
   inlined?: ReadonlyMap<string, InlineImage>;
   /** Signature Gemini gave a call, for calls that come back without one (see signatures.ts). */
   signatureFor?: (toolCallId: string) => string | undefined;
+  /** The target model's rules (rules.ts); looked up from `req.model` when absent. */
+  rules?: GeminiRules;
 }
 
 export interface EncodedGeminiRequest {
   body: GeminiRequest;
   /** Function names rewritten for Gemini, to map the answer's calls back. */
   names: FunctionNames;
+  /** Changes made so the model takes the request (rules.ts). */
+  adjusted: string[];
 }
 
 /** Gemini 3 refuses a function-call turn without a signature; histories from other models carry
@@ -26,14 +31,6 @@ export interface EncodedGeminiRequest {
 export const SKIP_SIGNATURE = "skip_thought_signature_validator";
 
 /** Thinking budgets per effort level; high and max share the largest budget every 2.5 model accepts. */
-const EFFORT_BUDGET: Record<NonNullable<Reasoning["effort"]>, number> = {
-  minimal: 512,
-  low: 1024,
-  medium: 8192,
-  high: 24576,
-  max: 24576,
-};
-
 /** Files uploaded through the Gemini Files API are referenced, not downloaded (they need the key). */
 function isGeminiFileUri(url: string): boolean {
   return /^https:\/\/generativelanguage\.googleapis\.com\/v1(beta)?\/files\//.test(url);
@@ -192,7 +189,7 @@ function ensureResponses(contents: GeminiContent[]): void {
   }
 }
 
-function encodeGenerationConfig(req: ChatRequest): GeminiGenerationConfig | undefined {
+function encodeGenerationConfig(req: ChatRequest, rules: GeminiRules, adjusted: string[]): GeminiGenerationConfig | undefined {
   const g: GeminiGenerationConfig = {};
   if (req.maxTokens !== undefined) g.maxOutputTokens = req.maxTokens;
   if (req.temperature !== undefined) g.temperature = req.temperature;
@@ -210,12 +207,7 @@ function encodeGenerationConfig(req: ChatRequest): GeminiGenerationConfig | unde
       if (!(schema.type === "OBJECT" && !schema.properties)) g.responseSchema = schema;
     }
   }
-  // Explicitly off sends nothing: not every model can switch thinking off (2.5 Pro, 3) and
-  // non-thinking models refuse a thinkingConfig; thoughts are only returned when asked for anyway.
-  if (req.reasoning?.enabled) {
-    const budget = req.reasoning.budgetTokens ?? (req.reasoning.effort ? EFFORT_BUDGET[req.reasoning.effort] : undefined);
-    g.thinkingConfig = budget === undefined ? { includeThoughts: true } : { thinkingBudget: budget, includeThoughts: true };
-  }
+  adjusted.push(...fitGeminiConfig(g, req.reasoning, rules));
   return Object.keys(g).length ? g : undefined;
 }
 
@@ -247,9 +239,10 @@ export function encodeGeminiRequest(req: ChatRequest, opts: EncodeOptions = {}):
       body.toolConfig = { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [names.toWire(choice.name)] } };
   }
 
-  const generationConfig = encodeGenerationConfig(req);
+  const adjusted: string[] = [];
+  const generationConfig = encodeGenerationConfig(req, opts.rules ?? geminiRulesFor({ type: "gemini" }, req.model), adjusted);
   if (generationConfig) body.generationConfig = generationConfig;
   // A Gemini client's own fields with no canonical meaning (safetySettings).
   if (req.passthrough?.protocol === "gemini") for (const [k, v] of Object.entries(req.passthrough.fields)) if (!(k in body)) (body as unknown as Record<string, unknown>)[k] = v;
-  return { body, names };
+  return { body, names, adjusted };
 }

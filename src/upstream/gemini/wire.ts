@@ -32,7 +32,8 @@ export interface GeminiGenerationConfig {
   frequencyPenalty?: number;
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
-  thinkingConfig?: { thinkingBudget?: number; includeThoughts?: boolean };
+  /** `thinkingLevel` is Gemini 3's control; 2.5 takes `thinkingBudget` (sending both is refused). */
+  thinkingConfig?: { thinkingBudget?: number; thinkingLevel?: string; includeThoughts?: boolean };
 }
 
 export interface GeminiRequest {

@@ -86,6 +86,7 @@ export function thinkFor(reasoning: Reasoning | undefined): OllamaThink | undefi
     case "medium":
       return "medium";
     case "high":
+    case "xhigh":
     case "max": // "max" is recent; "high" is understood by every Ollama that takes levels
       return "high";
     default:

@@ -6,6 +6,7 @@ import { fetchImageAsBase64 } from "../images";
 import type { ChatReply, ListedModel, ModelCapabilities, UpstreamAdapter, UpstreamCall } from "../types";
 import { OllamaChatDecoder, decodeOllamaStream } from "./decode";
 import { collectImageUrls, encodeOllamaChat } from "./encode";
+import { fitOllamaBody, ollamaRulesFor } from "./rules";
 
 // The Ollama `/api/*` upstream: a local Ollama (no auth) or a remote/hosted one (Bearer key).
 
@@ -21,14 +22,16 @@ export const ollamaAdapter: UpstreamAdapter = {
     const urls = collectImageUrls(req);
     const downloaded = urls.length ? await downloadImages(urls, call) : undefined;
     const body = encodeOllamaChat(req, model, downloaded);
+    const adjusted = fitOllamaBody(body, req.reasoning, ollamaRulesFor(provider, model));
+    const extra = adjusted.length ? { adjusted } : {};
     const headers = requestHeaders(provider, key);
     if (req.stream) headers.accept = "application/x-ndjson";
     const res = await sendChat(ep, `${provider.baseUrl}/api/chat`, headers, body);
-    if (req.stream) return { events: decodeOllamaStream(ep, res, model), headers: res.headers };
+    if (req.stream) return { events: decodeOllamaStream(ep, res, model), headers: res.headers, ...extra };
     const decoder = new OllamaChatDecoder(ep, model);
     const events = decoder.push(await readJson(ep, res));
     decoder.end();
-    return { events: replay(events), headers: res.headers };
+    return { events: replay(events), headers: res.headers, ...extra };
   },
 
   async embed(req: EmbedRequest, call: UpstreamCall): Promise<EmbedResponse> {

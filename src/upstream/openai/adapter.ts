@@ -5,6 +5,7 @@ import { type OpenAIQuirks, presetFor } from "../presets";
 import type { ChatReply, Target, UpstreamAdapter, UpstreamCall } from "../types";
 import { decodeChatResponse, decodeChatStream, errorFromPayload } from "./decode";
 import { encodeChatRequest } from "./encode";
+import { fitOpenAIBody, openaiRulesFor } from "./rules";
 
 // The OpenAI wire adapter, parameterised by where the endpoints live and how the key is sent, so
 // OpenAI, every OpenAI-compatible preset and Azure share one encoder and one decoder.
@@ -29,14 +30,15 @@ export function createOpenAIWireAdapter(type: string, routes: OpenAIWireRoutes):
       const { provider, key } = call.target;
       const { url, model } = routes.chat(call.target);
       const { body, toolIds } = encodeChatRequest(req, model, quirksOf(provider));
+      const adjusted = fitOpenAIBody(body, openaiRulesFor(provider, call.target.model), req.reasoning);
       const headers = headersFor(provider, key);
       if (req.stream) headers.accept ??= "text/event-stream";
       const res = await postJson(ep, url, headers, body);
       const ctx = { ep, toolIds };
       // A server may ignore `stream: true` and answer in one JSON piece: decode what came.
-      if (req.stream && !isJson(res)) return { events: decodeChatStream(bodyChunks(ep, res), ctx), headers: res.headers };
+      if (req.stream && !isJson(res)) return withAdjusted({ events: decodeChatStream(bodyChunks(ep, res), ctx), headers: res.headers }, adjusted);
       const events = decodeChatResponse(await readJson(ep, res), ctx);
-      return { events: fromArray(events), headers: res.headers };
+      return withAdjusted({ events: fromArray(events), headers: res.headers }, adjusted);
     },
     async embed(req: EmbedRequest, call: UpstreamCall): Promise<EmbedResponse> {
       const ep = endpointOf(call);
@@ -118,6 +120,11 @@ function decodeBase64Floats(b64: string): number[] {
   const out = new Array<number>(bytes.byteLength >> 2);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
   return out;
+}
+
+function withAdjusted(reply: ChatReply, adjusted: string[]): ChatReply {
+  if (adjusted.length) reply.adjusted = adjusted;
+  return reply;
 }
 
 function isJson(res: Response): boolean {
