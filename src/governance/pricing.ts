@@ -1,5 +1,6 @@
 import type { ModelPrice, ProviderType } from "../config/define";
 import type { ResolvedProvider } from "../config/resolve";
+import { knownModel } from "../catalog";
 import { compileGlob, type Matcher } from "../core/glob";
 import type { Usage } from "../core/types";
 import {
@@ -18,8 +19,10 @@ import {
 } from "./pricing-table";
 
 // Prices of (provider, model): the provider's own `pricing` (exact names, then globs in written
-// order), then free providers (cost 0), then the built-in table for the provider's type. Unknown
-// models have no price: they cost 0 and are flagged in stats. Lookups are cached per resolved
+// order), then free providers (cost 0), then the catalog (models.dev, src/catalog), then the
+// built-in table for what the catalog lacks (pricing-table.ts: dated snapshots, Cohere variants,
+// OpenRouter names of first-party models). Unknown models have no price: they cost 0 and are
+// flagged in stats. Lookups are cached per resolved
 // provider, so the router may call this for every candidate of every request.
 
 export interface Price {
@@ -93,6 +96,20 @@ function configuredPrice(pricing: Record<string, ModelPrice>, model: string): Pr
   return undefined;
 }
 
+/** The catalog's price, when it has one (models.dev lists prices for the first-party providers). */
+function catalogPrice(provider: ResolvedProvider, model: string): Price | undefined {
+  return knownModel(provider.type, model).facts.price;
+}
+
+/** Where the price of `model` on `provider` comes from, for `lmrelay models`. */
+export function priceSource(provider: ResolvedProvider, model: string): string | undefined {
+  if (configuredPrice(provider.pricing, model)) return "config";
+  if (provider.free) return "free provider";
+  const known = knownModel(provider.type, model);
+  if (known.facts.price) return known.sources.price;
+  return builtinPrice(provider.type, model) ? "lmrelay price table" : undefined;
+}
+
 const cache = new WeakMap<ResolvedProvider, Map<string, Price | null>>();
 
 /** The price of `model` on `provider`, or undefined when nothing prices it. */
@@ -104,7 +121,7 @@ export function priceFor(provider: ResolvedProvider, model: string): { input: nu
   }
   const hit = byModel.get(model);
   if (hit !== undefined) return hit ?? undefined;
-  const price = configuredPrice(provider.pricing, model) ?? (provider.free ? FREE : builtinPrice(provider.type, model));
+  const price = configuredPrice(provider.pricing, model) ?? (provider.free ? FREE : (catalogPrice(provider, model) ?? builtinPrice(provider.type, model)));
   // Model names come from catalogs and configs, but bound the cache all the same.
   if (byModel.size < 10_000) byModel.set(model, price ?? null);
   return price;

@@ -1,7 +1,9 @@
 import type { ResolvedProvider } from "../config/resolve";
+import { modelFacts } from "../catalog";
 import { compileGlob, type Matcher } from "../core/glob";
 
-// Known context windows (tokens) of well-known models, so a "prompt too long" failure moves only to
+// Context windows (tokens) of well-known model families the catalog does not list (local Ollama
+// tags, older names), so a "prompt too long" failure moves only to
 // a candidate that can hold more. Unknown models are never assumed larger. Globs in order: a
 // specific entry comes before a broader one. Names are matched without a vendor prefix
 // (`openai/gpt-4o` on OpenRouter, `models/gemini-…` on Gemini) and without an Ollama tag.
@@ -44,8 +46,11 @@ const compiled: [Matcher, number][] = WINDOWS.map(([p, n]) => [compileGlob(p), n
 
 const known = new Map<string, number | undefined>();
 
-/** The model's context window in tokens, when known. Called per candidate per request: cached. */
-export function contextWindowOf(_provider: ResolvedProvider, model: string): number | undefined {
+/** The model's context window in tokens, when known: the provider's `modelInfo`, the catalog
+ *  (models.dev), else the families above. Called per candidate per request: cached. */
+export function contextWindowOf(provider: ResolvedProvider, model: string): number | undefined {
+  const fromCatalog = modelFacts(provider, model).facts.contextWindow;
+  if (fromCatalog !== undefined) return fromCatalog;
   if (known.has(model)) return known.get(model);
   const n = lookup(model);
   if (known.size < 10_000) known.set(model, n);

@@ -18,6 +18,8 @@ export interface AttemptRecord {
   reason?: string;
   /** When a skipped target becomes available again (ms since epoch). */
   until?: number;
+  /** Skipped for its context window: the window, tokens. */
+  window?: number;
 }
 
 const MAX_HEADER = 1500;

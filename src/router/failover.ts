@@ -117,6 +117,23 @@ export function policyFor(err: GatewayError, contentPolicyFailover = false): Err
   return { cls, ...ERROR_POLICY[cls] };
 }
 
+/** Every candidate was skipped for its context window (client allow-list skips aside): the
+ *  prompt must shrink, so 400 naming the largest window there was. */
+export function contextWindowError(records: AttemptRecord[]): GatewayError | undefined {
+  let largest: AttemptRecord | undefined;
+  for (const r of records) {
+    if (r.outcome === "skipped" && (r.reason === "client allow-list" || r.reason === "route()")) continue;
+    if (r.outcome !== "skipped" || r.reason !== "context window" || r.window === undefined) return undefined;
+    if (!largest || r.window > largest.window!) largest = r;
+  }
+  if (!largest) return undefined;
+  return lmrelayError(
+    "invalid_request",
+    `the prompt is larger than the context window of every model for this request (largest: ${largest.window} tokens, ${largest.provider}/${largest.model})`,
+    { status: 400, code: "context_length_exceeded", param: "messages" },
+  );
+}
+
 /**
  * The error a client gets when no attempt succeeded (SPEC §5): 503 when nothing could be tried
  * (with Retry-After when everything is only cooling down), 504 when the deadline passed, 429 when
@@ -125,7 +142,7 @@ export function policyFor(err: GatewayError, contentPolicyFailover = false): Err
  */
 export function exhaustedError(records: AttemptRecord[], lastError: GatewayError | undefined, timedOut: boolean, now = Date.now()): GatewayError {
   if (!timedOut) {
-    const unsupported = capabilityError(records);
+    const unsupported = capabilityError(records) ?? contextWindowError(records);
     if (unsupported) return unsupported;
   }
   const tried = records.filter((r) => r.outcome === "failed");

@@ -12,6 +12,10 @@ import type { AttemptRecord } from "./explain";
 // what the strategies and the user's `route()` look at: health, cost, free, context window,
 // known capabilities.
 
+/** A prompt estimate this much over a model's context window skips the model: the estimate
+ *  (characters / 4) is rough, so only a prompt far too large is refused before asking. */
+export const CONTEXT_WINDOW_SLACK = 1.25;
+
 /** Output tokens assumed for the cost estimate when the request sets no `maxTokens`. */
 export const DEFAULT_OUTPUT_TOKENS = 1000;
 
@@ -69,6 +73,11 @@ export function planCandidates(input: PlanInput): Plan {
     const capabilities = input.capabilities?.of(provider.id, model);
     const missing = lacking(capabilities, input.needs);
     if (missing) return skip(c, capabilitySkipReason(missing));
+    const contextWindow = contextWindowOf(provider, model);
+    if (input.need === "chat" && contextWindow !== undefined && input.promptTokens > contextWindow * CONTEXT_WINDOW_SLACK) {
+      skipped.push({ outcome: "skipped", provider: provider.id, model, status: 0, reason: "context window", window: contextWindow });
+      return;
+    }
     if (provider.keys.length) {
       // One pass, no arrays: this runs for every candidate of every request.
       let allowed = false;
@@ -107,7 +116,7 @@ export function planCandidates(input: PlanInput): Plan {
         estimateUsd: (input.promptTokens * inputPrice + (input.maxTokens ?? DEFAULT_OUTPUT_TOKENS) * outputPrice) / 1_000_000,
         known: free || price !== undefined,
       },
-      contextWindow: contextWindowOf(provider, model),
+      contextWindow,
       capabilities,
       lastResort: circuit ? { reason: circuit.reason, until: circuit.until } : undefined,
       ramp: health.providerRamp(provider.id),

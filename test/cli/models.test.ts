@@ -19,7 +19,13 @@ beforeAll(async () => {
 export default defineConfig({
   storage: { path: ":memory:" },
   providers: {
-    oa: { type: "openai", baseUrl: "${fake.url}/v1", keys: ["sk-test"] },
+    oa: {
+      type: "openai",
+      baseUrl: "${fake.url}/v1",
+      keys: ["sk-test"],
+      modelInfo: { "gpt-4o-mini": { contextWindow: 64000 } },
+      pricing: { "text-embedding-*": { input: 0.01, output: 0 } },
+    },
     echo: { type: "echo", models: ["echo-1"] },
   },
   models: { fast: ["oa/gpt-4o-mini", "echo/echo-1"] },
@@ -54,4 +60,19 @@ test("--json gives the same as data", async () => {
   const rows = JSON.parse((await run("--json")).out) as any[];
   expect(rows.map((r) => r.model)).toEqual(["fast", "oa/gpt-4o-mini", "oa/text-embedding-3-small", "echo/echo-1"]);
   expect(rows.find((r) => r.model === "oa/gpt-4o-mini").price.input).toBeGreaterThan(0);
+});
+
+test("each model's facts name their source: the catalog entry, the config's modelInfo and pricing", async () => {
+  const { out } = await run();
+  // Context window from modelInfo; output limit, reasoning and price from models.dev.
+  expect(out).toContain("oa/gpt-4o-mini  openai  $0.15/$0.6 per M tokens  context 64000, output 16384, no reasoning  [models.dev:openai/gpt-4o-mini; contextWindow: config]");
+  expect(out).toMatch(/oa\/text-embedding-3-small  openai  \$0.01\/\$0 per M tokens  .*price: config\]/);
+  expect(out).toMatch(/\(model facts: https:\/\/github.com\/anomalyco\/models.dev as of \d{4}-\d{2}-\d{2}, MIT License;/);
+  const rows = JSON.parse((await run("--json")).out) as any[];
+  expect(rows.find((r) => r.model === "oa/gpt-4o-mini").facts).toEqual({
+    contextWindow: 64000,
+    maxOutputTokens: 16384,
+    reasoning: false,
+    sources: { contextWindow: "config", maxOutputTokens: "models.dev:openai/gpt-4o-mini", reasoning: "models.dev:openai/gpt-4o-mini", price: "models.dev:openai/gpt-4o-mini" },
+  });
 });

@@ -35,11 +35,16 @@ describe("built-in prices", () => {
       ["gemini", "gemini-2.5-flash-lite", 0.1, 0.4],
       ["cohere", "command-r-plus-08-2024", 2.5, 10],
       ["cohere", "command-r-08-2024", 0.15, 0.6],
-      ["mistral", "mistral-large-latest", 2, 6],
-      ["mistral", "mistral-small-latest", 0.1, 0.3],
+      // The catalog (models.dev) knows Mistral Large 3's price; the old table said 2/6.
+      ["mistral", "mistral-large-latest", 0.5, 1.5],
+      // Models newer than the hand-kept table, priced by the catalog.
+      ["anthropic", "claude-opus-4-7", 5, 25],
+      ["anthropic", "claude-sonnet-4-6", 3, 15],
+      ["openai", "gpt-5.1", 1.25, 10],
+      ["mistral", "mistral-small-latest", 0.15, 0.6],
       ["groq", "llama-3.3-70b-versatile", 0.59, 0.79],
       ["cerebras", "llama3.1-8b", 0.1, 0.1],
-      ["deepinfra", "meta-llama/Llama-3.3-70B-Instruct-Turbo", 0.13, 0.4],
+      ["deepinfra", "meta-llama/Llama-3.3-70B-Instruct-Turbo", 0.1, 0.32],
       ["cloudflare", "@cf/meta/llama-3.1-8b-instruct", 0.282, 0.827],
       ["openrouter", "openai/gpt-4o-mini", 0.15, 0.6],
       ["openrouter", "anthropic/claude-3.5-sonnet", 3, 15],
@@ -57,7 +62,7 @@ describe("built-in prices", () => {
     expect(priceFor(provider({ type: "openai-compatible", free: true }), "qwen2.5-72b")).toEqual({ input: 0, output: 0 });
     expect(priceFor(provider({ type: "openai-compatible" }), "qwen2.5-72b")).toBeUndefined();
     expect(priceFor(provider({ type: "openai" }), "my-fine-tune")).toBeUndefined();
-    expect(priceFor(provider({ type: "huggingface" }), "meta-llama/Llama-3.3-70B-Instruct")).toBeUndefined();
+    expect(priceFor(provider({ type: "huggingface" }), "acme/unlisted-model-7b")).toBeUndefined();
     expect(priceFor(provider({ type: "openrouter" }), "somevendor/model")).toBeUndefined();
   });
 
