@@ -122,14 +122,16 @@ export function validateMessagesRequest(body: unknown): string | undefined {
     if (b.tool_choice.type === "tool" && !tools.some((t: Json) => t.name === b.tool_choice.name)) return `tool_choice: tool '${b.tool_choice.name}' not found in tools`;
   }
   const thinking = b.thinking;
-  if (thinking?.type === "enabled") {
-    if (!Number.isInteger(thinking.budget_tokens) || thinking.budget_tokens < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
-    if (thinking.budget_tokens >= b.max_tokens) return "`max_tokens` must be greater than `thinking.budget_tokens`.";
+  if (thinking?.type === "enabled" || thinking?.type === "adaptive") {
+    if (thinking.type === "enabled" && (!Number.isInteger(thinking.budget_tokens) || thinking.budget_tokens < 1024))
+      return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+    if (thinking.type === "enabled" && thinking.budget_tokens >= b.max_tokens) return "`max_tokens` must be greater than `thinking.budget_tokens`.";
+    // Adaptive thinking is thinking too: the same sampling limits (Anthropic "Adaptive thinking").
     if (b.temperature !== undefined && b.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled.";
     if (b.top_k !== undefined) return "`top_k` must be unset when thinking is enabled.";
     if (b.top_p !== undefined && b.top_p < 0.95) return "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.";
     if (b.tool_choice?.type === "any" || b.tool_choice?.type === "tool") return "Thinking may not be enabled when tool_choice forces tool use.";
-  } else if (thinking !== undefined && thinking?.type !== "disabled" && thinking?.type !== "adaptive") return "thinking: Input tag does not match any of the expected tags";
+  } else if (thinking !== undefined && thinking?.type !== "disabled") return "thinking: Input tag does not match any of the expected tags";
   const { problem, usesTools } = checkMessages(b.messages);
   if (problem) return problem;
   if (thinking?.type === "enabled") {
@@ -140,5 +142,54 @@ export function validateMessagesRequest(body: unknown): string | undefined {
       return `messages.${n - 2}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${prev[0]?.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block.`;
   }
   if (usesTools && tools.length === 0) return "Requests which include `tool_use` or `tool_result` blocks must define tools.";
+  return refuseForModel(b);
+}
+
+// Per-model checks, for the model names the tests use. Sources: Anthropic "Models overview" (max
+// output: Haiku 3 4,096; Haiku 3.5 8,192; Haiku 4.5 / Sonnet 4.5 / Sonnet 4.6 64,000; Opus 4.7
+// 128,000; the API's "max_tokens: N > M, which is the maximum allowed number of output tokens
+// for …"); "Extended thinking" (models that think; budget ≥ 1024 and < max_tokens, checked above);
+// "Adaptive thinking" (Opus 4.6 / Sonnet 4.6 onwards; Opus 4.7 takes only `adaptive`); "Effort"
+// (`output_config.effort` low/medium/high, `max` on Opus 4.6+ / Sonnet 4.6, `xhigh` on Opus 4.7);
+// "Migrating to Claude 4.5" (temperature and top_p not both); Opus 4.7 release notes (sampling
+// parameters removed: temperature, top_p, top_k refused).
+interface ClaudeRules {
+  maxOutput: number;
+  thinking: "none" | "budget" | "both" | "adaptive";
+  efforts?: readonly string[];
+  /** temperature and top_p may not both be set. */
+  oneSampling: boolean;
+  /** temperature, top_p, top_k refused. */
+  noSampling?: boolean;
+}
+
+const CLAUDE: readonly [RegExp, ClaudeRules][] = [
+  [/^claude-3-haiku/, { maxOutput: 4096, thinking: "none", oneSampling: false }],
+  [/^claude-3-5-haiku/, { maxOutput: 8192, thinking: "none", oneSampling: false }],
+  [/^claude-(haiku|sonnet)-4-5/, { maxOutput: 64_000, thinking: "budget", oneSampling: true }],
+  [/^claude-sonnet-4-6/, { maxOutput: 64_000, thinking: "both", efforts: ["low", "medium", "high", "max"], oneSampling: true }],
+  [/^claude-opus-4-7/, { maxOutput: 128_000, thinking: "adaptive", efforts: ["low", "medium", "high", "xhigh", "max"], oneSampling: true, noSampling: true }],
+];
+
+function refuseForModel(b: Json): string | undefined {
+  const model = String(b.model);
+  const rules = CLAUDE.find(([re]) => re.test(model))?.[1];
+  if (!rules) return undefined;
+  if (b.max_tokens > rules.maxOutput) return `max_tokens: ${b.max_tokens} > ${rules.maxOutput}, which is the maximum allowed number of output tokens for ${model}`;
+  const type = b.thinking?.type;
+  if (rules.thinking === "none" && (type === "enabled" || type === "adaptive")) return `thinking: ${model} does not support thinking`;
+  if (rules.thinking === "budget" && type === "adaptive") return `thinking.type: adaptive thinking is not supported on ${model}`;
+  if (rules.thinking === "adaptive" && type === "enabled")
+    return `thinking.type.enabled is not supported for this model. Use thinking.type.adaptive and output_config.effort to control thinking behavior.`;
+  const effort = b.output_config?.effort;
+  if (effort !== undefined) {
+    if (!rules.efforts) return `output_config.effort: effort is not supported on ${model}`;
+    if (!rules.efforts.includes(effort)) return `output_config.effort: Input should be ${rules.efforts.map((e) => `'${e}'`).join(", ")}`;
+  }
+  if (rules.noSampling) {
+    for (const field of ["temperature", "top_p", "top_k"]) if (b[field] !== undefined) return `${field}: sampling parameters are not supported on ${model}`;
+  }
+  if (rules.oneSampling && b.temperature !== undefined && b.top_p !== undefined)
+    return "`temperature` and `top_p` cannot both be specified for this model. Please use only one.";
   return undefined;
 }

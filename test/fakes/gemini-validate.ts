@@ -225,6 +225,44 @@ export function validateGenerateContent(body: unknown, model: string): string | 
       const badThink = checkFields(g.thinkingConfig, new Set(["thinkingBudget", "includeThoughts", "thinkingLevel"]), "generation_config.thinking_config");
       if (badThink) return badThink;
     }
+    return refuseForModel(g, model);
+  }
+  return undefined;
+}
+
+// Per-model checks for the model names the tests use. Sources: Gemini API "Models" pages (output
+// limits: 2.0 Flash 8,192; 2.5 Flash / Pro 65,536), "Gemini thinking" (2.0 Flash does not think;
+// thinkingBudget ranges: 2.5 Pro 128–32768 and cannot be 0, 2.5 Flash 0–24576, -1 = dynamic;
+// Gemini 3 takes thinkingLevel, and a request with both thinkingLevel and thinkingBudget is
+// refused; 2.5 models take no thinkingLevel).
+interface GeminiModelRules {
+  maxOutput: number;
+  /** undefined = no thinking. */
+  budget?: [number, number];
+  levels?: readonly string[];
+}
+
+const GEMINI_MODELS: readonly [RegExp, GeminiModelRules][] = [
+  [/^gemini-2\.0-flash(-\d+)?$/, { maxOutput: 8192 }],
+  [/^gemini-2\.5-pro/, { maxOutput: 65_536, budget: [128, 32_768] }],
+  [/^gemini-2\.5-flash-lite/, { maxOutput: 65_536, budget: [512, 24_576] }],
+  [/^gemini-2\.5-flash/, { maxOutput: 65_536, budget: [0, 24_576] }],
+  [/^gemini-3(\.\d)?-(pro|flash)/, { maxOutput: 65_536, levels: ["low", "high"] }],
+];
+
+function refuseForModel(g: Json, model: string): string | undefined {
+  const rules = GEMINI_MODELS.find(([re]) => re.test(model))?.[1];
+  if (!rules) return undefined;
+  if (typeof g.maxOutputTokens === "number" && g.maxOutputTokens > rules.maxOutput)
+    return `Unable to submit request because it has a maxOutputTokens value of ${g.maxOutputTokens} but the supported range is from 1 (inclusive) to ${rules.maxOutput + 1} (exclusive). Update the value and try again.`;
+  const t = g.thinkingConfig;
+  if (t === undefined) return undefined;
+  if (!rules.budget && !rules.levels && (t.thinkingBudget || t.thinkingLevel || t.includeThoughts)) return "Thinking is not supported for this model.";
+  if (t.thinkingBudget !== undefined && t.thinkingLevel !== undefined) return "You can only set only one of thinking budget and thinking level.";
+  if (t.thinkingLevel !== undefined && !rules.levels?.includes(t.thinkingLevel)) return `Invalid value at 'generation_config.thinking_config.thinking_level' (${JSON.stringify(t.thinkingLevel)})`;
+  if (t.thinkingBudget !== undefined && rules.budget && t.thinkingBudget !== -1) {
+    const [min, max] = rules.budget;
+    if (t.thinkingBudget < min || t.thinkingBudget > max) return `The thinking budget ${t.thinkingBudget} is invalid. Please choose a value between ${min} and ${max}.`;
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 import { applyFault, chunkedBody, fakeControls, type FakeReply, type FakeState, type FakeUpstream, record } from "./common";
+import { refuseForModel, refuseStop } from "./openai-validate";
 
 // A fake OpenAI API on 127.0.0.1 speaking the exact wire format (openai.md): Chat Completions JSON
 // and SSE (role chunk, content pieces, tool-call fragments, empty-delta finish chunk, a `choices: []`
@@ -141,7 +142,7 @@ function azureRoute(flavour: Flavour, url: URL): string | Response {
   return `/${m[2]}`;
 }
 
-/** Rejects what the real API rejects. */
+/** Rejects what the real API rejects (per-model rules: openai-validate.ts). */
 function validateChat(body: any): Response | undefined {
   const bad = (message: string, param: string | null = null) => openaiError(400, message, "invalid_request_error", param);
   if (!body || typeof body !== "object") return bad("We could not parse the JSON body of your request.");
@@ -165,6 +166,8 @@ function validateChat(body: any): Response | undefined {
   const noTools = !Array.isArray(body.tools) || body.tools.length === 0;
   if (noTools && body.tool_choice !== undefined) return bad("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", "tool_choice");
   if (noTools && body.parallel_tool_calls !== undefined) return bad("Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.", "parallel_tool_calls");
+  const refused = refuseStop(body) ?? refuseForModel(body);
+  if (refused) return openaiError(400, refused.message, "invalid_request_error", refused.param, refused.code);
   return undefined;
 }
 

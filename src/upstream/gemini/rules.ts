@@ -57,7 +57,7 @@ export function fitGeminiConfig(g: GeminiGenerationConfig, reasoning: Reasoning 
     const wanted = reasoning.effort ?? (reasoning.budgetTokens !== undefined ? effortFromBudget(reasoning.budgetTokens) : undefined);
     const level = wanted ? nearestEffort(wanted, rules.levels) : undefined;
     g.thinkingConfig = level ? { thinkingLevel: level, includeThoughts: true } : { includeThoughts: true };
-    if (level && from) adjusted.push(`${from}->thinkingLevel ${level}`);
+    if (level && from && level !== reasoning.effort) adjusted.push(`${from}->thinkingLevel ${level}`);
     return adjusted;
   }
   let budget = reasoning.budgetTokens ?? (reasoning.effort ? BUDGET_FOR_EFFORT[reasoning.effort] : undefined);
@@ -67,6 +67,8 @@ export function fitGeminiConfig(g: GeminiGenerationConfig, reasoning: Reasoning 
   }
   const fitted = clamp(budget, Math.max(1, rules.budget?.min ?? 1), rules.budget?.max);
   if (reasoning.budgetTokens === undefined) adjusted.push(`${from}->thinkingBudget ${fitted}`);
+  // Gemini has one control: with both a budget and an effort, the budget is the one sent.
+  else if (reasoning.effort) adjusted.push(`effort ${reasoning.effort} dropped (thinkingBudget from the budget)`);
   else if (fitted !== budget) adjusted.push(`thinking budget ${budget}->${fitted}`);
   budget = fitted;
   g.thinkingConfig = { thinkingBudget: budget, includeThoughts: true };

@@ -44,12 +44,12 @@ export function fitOllamaBody(body: Record<string, unknown>, reasoning: Reasonin
     return adjusted;
   }
   if (rules.levels?.length) {
+    // The level the client asked for (its effort, or its budget read as one), fitted to the model.
     const wanted = reasoning ? wantedEffort(reasoning) : undefined;
     const level = nearestEffort(wanted ?? "medium", rules.levels) ?? "medium";
-    if (body.think !== level) {
-      adjusted.push(`think ${String(body.think)}->${level}`);
-      body.think = level;
-    }
+    if (wanted && wanted !== level) adjusted.push(`${reasoning?.effort ? `effort ${wanted}` : `thinking budget ${reasoning?.budgetTokens}`}->think ${level}`);
+    else if (!wanted && body.think !== level) adjusted.push(`think ${String(body.think)}->${level}`);
+    body.think = level;
   } else if (body.think !== true) {
     adjusted.push(`think ${String(body.think)}->true (${rules.model} takes no level)`);
     body.think = true;

@@ -31,6 +31,8 @@ export function createOpenAIWireAdapter(type: string, routes: OpenAIWireRoutes):
       const { url, model } = routes.chat(call.target);
       const { body, toolIds } = encodeChatRequest(req, model, quirksOf(provider));
       const adjusted = fitOpenAIBody(body, openaiRulesFor(provider, call.target.model), req.reasoning);
+      // OpenAI has no top_k (servers that read one set the `topK` quirk and keep it).
+      if (req.topK !== undefined && body.top_k === undefined) adjusted.unshift("top_k dropped (not an OpenAI parameter)");
       const headers = headersFor(provider, key);
       if (req.stream) headers.accept ??= "text/event-stream";
       const res = await postJson(ep, url, headers, body);

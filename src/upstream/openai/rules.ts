@@ -42,7 +42,7 @@ const FAMILIES: readonly Family[] = [
 ];
 
 /** Every value `reasoning_effort` has taken (openai-node `ReasoningEffort`); used for unknown models. */
-const OPENAI_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh"] as const;
+const OPENAI_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"] as const;
 /** What OpenAI-compatible servers (vLLM, Groq, OpenRouter…) take for models lmrelay does not know. */
 const COMMON_EFFORTS = ["minimal", "low", "medium", "high"] as const;
 /** OpenAI: "Up to 4 sequences where the API will stop generating" (openai-node ChatCompletionCreateParams.stop). */
