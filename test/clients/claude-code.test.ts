@@ -154,7 +154,57 @@ maybe("Claude Code headless through lmrelay", () => {
       expect(first!.body.messages[0].role).toBe("system");
       expect(first!.body.tools.length).toBeGreaterThanOrEqual(5);
       expect(first!.body.tools.every((t: { type: string }) => t.type === "function")).toBe(true);
+      // Claude Code asks for more output than gpt-4o has (the fake refuses above 16,384) and for
+      // thinking gpt-4o cannot do: both fitted, and named in the audit row.
+      expect(first!.body.max_completion_tokens).toBeLessThanOrEqual(16_384);
+      expect(first!.body.reasoning_effort).toBeUndefined();
+      rig.gw.runtime.audit.flush();
+      const adjusted = rig.gw.runtime.db.$client.query("SELECT adjusted FROM requests WHERE model = 'gpt-4o' ORDER BY id").all() as { adjusted: string | null }[];
+      expect(adjusted.at(-1)?.adjusted).toMatch(/max_completion_tokens \d+->16384/);
       expect(second!.body.messages.at(-1)).toMatchObject({ role: "tool", tool_call_id: "toolu_cc_read1" });
+    },
+    RUN_TIMEOUT_MS * 2,
+  );
+
+  test(
+    "a reasoning OpenAI model (o4-mini): Claude Code's max_tokens, thinking and sampling fitted to it, the tool round trip works",
+    async () => {
+      readNoteConversation(rig.openai);
+      const run = await claude("what does note.txt say?", MODELS.openaiReasoning);
+      expect(run.exitCode).toBe(0);
+      expect(run.out).toMatchObject({ is_error: false, result: "The note says pineapple." });
+      const requests = inferenceRequests(rig.openai);
+      expect(requests.length).toBeGreaterThanOrEqual(2);
+      // The fake refuses what o4-mini refuses (max_tokens, temperature, stop, efforts it lacks):
+      // every request it answered fits the model.
+      for (const r of requests) {
+        expect(r.body.model).toBe("o4-mini");
+        expect(r.body.max_tokens).toBeUndefined();
+        expect(r.body.temperature === undefined || r.body.temperature === 1).toBe(true);
+        if (r.body.reasoning_effort !== undefined) expect(["low", "medium", "high"]).toContain(r.body.reasoning_effort);
+      }
+      expect(requests.at(-1)!.body.messages.at(-1)).toMatchObject({ role: "tool", tool_call_id: "toolu_cc_read1" });
+    },
+    RUN_TIMEOUT_MS * 2,
+  );
+
+  test(
+    "Gemini upstream (gemini-2.5-flash): the request translated to generateContent, the tool round trip works",
+    async () => {
+      readNoteConversation(rig.gemini);
+      const run = await claude("what does note.txt say?", MODELS.gemini);
+      expect(run.exitCode).toBe(0);
+      expect(run.out).toMatchObject({ is_error: false, result: "The note says pineapple." });
+      const requests = inferenceRequests(rig.gemini);
+      expect(requests.length).toBeGreaterThanOrEqual(2);
+      const first = requests[0]!;
+      expect(first.path).toBe("/v1beta/models/gemini-2.5-flash:streamGenerateContent");
+      expect(first.body.tools[0].functionDeclarations.map((f: { name: string }) => f.name)).toContain("Read");
+      // Within gemini-2.5-flash's limits (the fake refuses more).
+      expect(first.body.generationConfig.maxOutputTokens).toBeLessThanOrEqual(65_536);
+      const last = requests.at(-1)!.body.contents.at(-1);
+      expect(JSON.stringify(last)).toContain("functionResponse");
+      expect(conversationHas(requests.at(-1)!, NOTE)).toBe(true);
     },
     RUN_TIMEOUT_MS * 2,
   );

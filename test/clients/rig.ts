@@ -23,6 +23,8 @@ export const MODELS = {
   anthropic: "claude/claude-test-1",
   ollama: "local/qwen3:8b",
   ollamaEmbed: "local/all-minilm:latest",
+  /** A reasoning model: no temperature, no stop, its own reasoning_effort values (stricter fakes). */
+  openaiReasoning: "oai/o4-mini",
   gemini: "gem/gemini-2.5-flash",
   /** Validates thought signatures on function calls in history (see fakes/gemini-validate.ts). */
   gemini3: "gem/gemini-3-pro-preview",
@@ -52,7 +54,7 @@ export async function startClientsRig(): Promise<ClientsRig> {
   const gw = await startGateway({
     providers: {
       echo: { type: "echo" },
-      oai: { type: "openai", baseUrl: `${openai.url}/v1`, keys: [OPENAI_KEY], models: ["gpt-4o", "text-embedding-3-small"] },
+      oai: { type: "openai", baseUrl: `${openai.url}/v1`, keys: [OPENAI_KEY], models: ["gpt-4o", "o4-mini", "text-embedding-3-small"] },
       claude: { type: "anthropic", baseUrl: anthropic.url, keys: [ANTHROPIC_KEY], models: ["claude-test-1"] },
       local: { type: "ollama", baseUrl: ollama.url, models: ["qwen3:8b", "all-minilm:latest"] },
       gem: { type: "gemini", baseUrl: gemini.url, keys: [GEMINI_KEY], models: ["gemini-2.5-flash", "gemini-3-pro-preview", "gemini-embedding-001"] },
