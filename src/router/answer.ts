@@ -26,7 +26,9 @@ export interface OpenedChat {
 }
 
 /** Resolves once the answer has begun (stream: its first content event) or is complete (non-stream). */
-export async function openChat(req: ChatRequest, target: Target, signal: AbortSignal): Promise<OpenedChat> {
+/** `adjusted`: changes the router made before the adapter (thinking left out for a model known not
+ *  to think); the adapter's own follow. */
+export async function openChat(req: ChatRequest, target: Target, signal: AbortSignal, adjusted?: string): Promise<OpenedChat> {
   const adapter = adapterFor(target.provider.type);
   if (!adapter) throw lmrelayError("internal", `no adapter for provider type ${target.provider.type}`);
   // An OpenAI client's request to a plain OpenAI-wire upstream goes as its own bytes.
@@ -35,16 +37,16 @@ export async function openChat(req: ChatRequest, target: Target, signal: AbortSi
     ? await passthroughChat(req, { target, signal }, raw)
     : await adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, { target, signal });
   const passthrough = "passthrough" in reply && reply.passthrough === true;
-  const adjusted = reply.adjusted;
+  const changes = adjusted ? [adjusted, ...(reply.adjusted ?? [])] : reply.adjusted;
   const it = reply.events[Symbol.asyncIterator]();
   const first: StreamEvent[] = [];
   try {
     for (;;) {
       const r = await it.next();
-      if (r.done) return { first, rest: undefined, headers: reply.headers, passthrough, adjusted };
+      if (r.done) return { first, rest: undefined, headers: reply.headers, passthrough, adjusted: changes };
       if (r.value.type === "error") throw r.value.error;
       first.push(r.value);
-      if (req.stream && r.value.type !== "start") return { first, rest: it, headers: reply.headers, passthrough, adjusted };
+      if (req.stream && r.value.type !== "start") return { first, rest: it, headers: reply.headers, passthrough, adjusted: changes };
     }
   } catch (e) {
     await it.return?.().catch(() => {});

@@ -12,13 +12,20 @@ import { type AttemptRecord, describeAttempts } from "./explain";
 
 export type { Capability, ModelCapabilities } from "../upstream/types";
 
-/** The capabilities a chat request needs from its model. */
+/** The capabilities a chat request needs from its model. Thinking is not one (SPEC §2, model
+ *  knowledge): a model known not to think gets the request without it (`withoutThinking`). */
 export function requestNeeds(req: ChatRequest): Capability[] {
   const needs: Capability[] = [];
   if (req.tools?.length) needs.push("tools");
   if (usesImages(req)) needs.push("images");
-  if (req.reasoning?.enabled) needs.push("thinking");
   return needs;
+}
+
+/** The request for a model known (from its model list, or a refusal) not to think: its thinking
+ *  request left out, and the change named for `x-lmrelay-adjusted`. */
+export function withoutThinking(req: ChatRequest, known: ModelCapabilities | undefined, model: string): { req: ChatRequest; adjusted?: string } {
+  if (!req.reasoning?.enabled || known?.thinking !== false) return { req };
+  return { req: { ...req, reasoning: undefined }, adjusted: `thinking dropped (${model} has none)` };
 }
 
 /** Images anywhere in the conversation, tool results included. */

@@ -13,7 +13,7 @@ import { adapterFor } from "../upstream/registry";
 import type { Target } from "../upstream/types";
 import { type AnswerState, type OpenedChat, openChat, type RelayOptions, relayAnswer, settleAnswer } from "./answer";
 import { type AttemptEnv, AttemptsFailed, type AttemptSuccess, runAttempts } from "./attempts";
-import { type Capability, CapabilityBook, requestNeeds } from "./capabilities";
+import { type Capability, CapabilityBook, requestNeeds, withoutThinking } from "./capabilities";
 import type { Catalog } from "./catalog";
 import { type Resolution, resolveCandidates, routableNames } from "./candidates";
 import { type AttemptRecord, explainHeaders, triedCount } from "./explain";
@@ -81,7 +81,10 @@ export class RelayGateway implements Gateway {
     const env = this.env(config, ctx, plan, promptTokens, (p) => firstByteLimit(config, p, req.stream));
     let success;
     try {
-      success = await runAttempts(env, plan.candidates, (target, signal) => openChat(req, target, signal));
+      success = await runAttempts(env, plan.candidates, (target, signal) => {
+        const fitted = withoutThinking(req, this.capabilities.of(target.provider.id, target.model), target.model);
+        return openChat(fitted.req, target, signal, fitted.adjusted);
+      });
     } catch (e) {
       throw this.failed(ctx, e, plan, req.model, req.stream);
     }

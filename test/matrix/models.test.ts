@@ -23,13 +23,15 @@ beforeAll(async () => {
   oa = await startOpenAIFake({ models: ["gpt-4o", "o4-mini", "gpt-5"] });
   an = await startAnthropicFake({ models: ["claude-sonnet-4-6", "claude-opus-4-7", "claude-haiku-4-5", "claude-3-5-haiku-20241022"] });
   gm = await startGeminiFake({ models: ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash"] });
-  ol = await startOllamaFake({ models: ["gpt-oss:20b", "qwen3:8b"] });
+  ol = await startOllamaFake({ models: ["gpt-oss:20b", "qwen3:8b", "llama3.2:latest"], tagCapabilities: true });
   gw = await startGateway({
     providers: {
       oa: { type: "openai", baseUrl: `${oa.url}/v1`, keys: ["sk-test"], models: ["gpt-4o", "o4-mini", "gpt-5"] },
       an: { type: "anthropic", baseUrl: an.url, keys: [FAKE_ANTHROPIC_KEY], models: ["claude-sonnet-4-6", "claude-opus-4-7", "claude-haiku-4-5", "claude-3-5-haiku-20241022"] },
       gm: { type: "gemini", baseUrl: gm.url, keys: [FAKE_GEMINI_KEY], models: ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash"] },
       ol: { type: "ollama", baseUrl: ol.url, models: ["gpt-oss:20b", "qwen3:8b"] },
+      // Discovered: its model list says which models think (llama3.2 does not).
+      found: { type: "ollama", baseUrl: ol.url },
     },
     routing: { maxAttempts: 1 },
   });
@@ -56,6 +58,8 @@ describe("Anthropic client (Claude Code's max_tokens 32000, thinking, effort max
     ["ol/gpt-oss:20b", "effort max->think high"],
     ["an/claude-3-5-haiku-20241022", "max_tokens 32000->8192; thinking dropped (claude-3-5-haiku-20241022 has none)"],
     ["an/claude-opus-4-7", "thinking budget 10000->adaptive (claude-opus-4-7 takes no budget)"],
+    // Not in the catalog, but its model list says it does not think: served without thinking.
+    ["found/llama3.2", "thinking dropped (llama3.2:latest has none)"],
   ];
   for (const stream of [false, true])
     for (const [model, adjusted] of cells)

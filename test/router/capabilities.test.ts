@@ -4,7 +4,7 @@ import { resolveConfig } from "../../src/config/resolve";
 import { type ErrorKind, GatewayError } from "../../src/core/errors";
 import type { ChatRequest } from "../../src/core/types";
 import { HealthTracker } from "../../src/health/tracker";
-import { CapabilityBook, capabilityError, requestNeeds } from "../../src/router/capabilities";
+import { CapabilityBook, capabilityError, requestNeeds, withoutThinking } from "../../src/router/capabilities";
 import type { AttemptRecord } from "../../src/router/explain";
 import { exhaustedError, policyFor } from "../../src/router/failover";
 import { planCandidates } from "../../src/router/plan";
@@ -80,14 +80,23 @@ const chat = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: "m", s
 const image = { type: "image" as const, source: { kind: "url" as const, url: "https://example.com/a.png" } };
 
 describe("what a request needs", () => {
-  test("tools, images (tool results too), thinking when enabled", () => {
+  test("tools, images (tool results too); not thinking", () => {
     expect(requestNeeds(chat())).toEqual([]);
     expect(requestNeeds(chat({ tools: [{ name: "f", parameters: { type: "object" } }] }))).toEqual(["tools"]);
     expect(requestNeeds(chat({ messages: [{ role: "user", content: [{ type: "text", text: "look" }, image] }] }))).toEqual(["images"]);
     const inResult = chat({ messages: [{ role: "user", content: [{ type: "tool_result", toolCallId: "t", content: [image] }] }] });
     expect(requestNeeds(inResult)).toEqual(["images"]);
-    expect(requestNeeds(chat({ reasoning: { enabled: true, effort: "low" } }))).toEqual(["thinking"]);
+    // Thinking is not a need: a model without it gets the request without it (withoutThinking).
+    expect(requestNeeds(chat({ reasoning: { enabled: true, effort: "low" } }))).toEqual([]);
     expect(requestNeeds(chat({ reasoning: { enabled: false } }))).toEqual([]);
+  });
+
+  test("a model known not to think gets the request without its thinking, named", () => {
+    const thinks = chat({ reasoning: { enabled: true, effort: "high" } });
+    expect(withoutThinking(thinks, { thinking: false }, "llama3.2")).toEqual({ req: { ...thinks, reasoning: undefined }, adjusted: "thinking dropped (llama3.2 has none)" });
+    expect(withoutThinking(thinks, { thinking: true }, "qwen3").req).toBe(thinks);
+    expect(withoutThinking(thinks, undefined, "unknown").req).toBe(thinks);
+    expect(withoutThinking(chat(), { thinking: false }, "llama3.2").adjusted).toBeUndefined();
   });
 });
 
