@@ -110,7 +110,8 @@ describe("chat", () => {
 
     test(`thinking (${stream ? "stream" : "non-stream"}) when reasoning is on`, async () => {
       fake.reply({ text: "42", thinking: "Six times seven." });
-      const reply = await cohereAdapter.chat(req({ stream, reasoning: { enabled: true } }), call());
+      // A reasoning model: command-a-03-2025 does not think, and gets no `thinking` (model-rules.test.ts).
+      const reply = await cohereAdapter.chat(req({ stream, reasoning: { enabled: true } }), call({ model: "command-a-reasoning-08-2025" }));
       const answer = foldEvents(await collect(reply.events));
       expect(answer.content).toEqual([
         { type: "thinking", text: "Six times seven." },

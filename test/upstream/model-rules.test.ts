@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { CATALOG_SOURCE, catalogEntry, modelFacts } from "../../src/catalog";
 import type { ChatRequest, Reasoning } from "../../src/core/types";
 import { anthropicControls, anthropicRulesFor } from "../../src/upstream/anthropic/rules";
+import { cohereRulesFor, fitCohereBody } from "../../src/upstream/cohere/rules";
 import { fitGeminiConfig, geminiRulesFor } from "../../src/upstream/gemini/rules";
 import type { GeminiGenerationConfig } from "../../src/upstream/gemini/wire";
 import { fitOllamaBody, ollamaRulesFor } from "../../src/upstream/ollama/rules";
@@ -228,5 +229,22 @@ describe("Ollama rules", () => {
     const body: Record<string, unknown> = { think: "high" };
     expect(fitOllamaBody(body, { enabled: true, effort: "high" }, ollamaRulesFor({ type: "ollama" }, "my-model:7b"))).toEqual([]);
     expect(body.think).toBe("high");
+  });
+});
+
+describe("Cohere rules", () => {
+  test("output limit, stop count, thinking dropped for a model that does not think", () => {
+    const body: Record<string, unknown> = { max_tokens: 32_000, stop_sequences: ["1", "2", "3", "4", "5", "6"], thinking: { type: "enabled", token_budget: 4096 } };
+    expect(fitCohereBody(body, cohereRulesFor({ type: "cohere" }, "command-a-03-2025"))).toEqual([
+      "max_tokens 32000->8000",
+      "stop_sequences 6->5",
+      "thinking dropped (command-a-03-2025 has none)",
+    ]);
+    expect(body).toEqual({ max_tokens: 8000, stop_sequences: ["1", "2", "3", "4", "5"] });
+  });
+  test("a reasoning model keeps its thinking", () => {
+    const body: Record<string, unknown> = { thinking: { type: "enabled", token_budget: 4096 } };
+    expect(fitCohereBody(body, cohereRulesFor({ type: "cohere" }, "command-a-reasoning-08-2025"))).toEqual([]);
+    expect(body.thinking).toEqual({ type: "enabled", token_budget: 4096 });
   });
 });

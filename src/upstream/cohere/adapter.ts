@@ -5,6 +5,7 @@ import { bodyChunks, type ErrorClassifier, endpointOf, postJson, readJson, sendU
 import type { ChatReply, UpstreamAdapter, UpstreamCall } from "../types";
 import { decodeCohereResponse, decodeCohereStream, mapUsage } from "./decode";
 import { encodeCohereChat } from "./encode";
+import { cohereRulesFor, fitCohereBody } from "./rules";
 
 // The native Cohere v2 adapter: `/v2/chat` (JSON or SSE), `/v2/embed`, and `/v1/models`
 // (Cohere still lists models under v1). Auth is `Authorization: Bearer <key>`.
@@ -30,16 +31,18 @@ async function chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
   const { provider, key, model } = call.target;
   const ep = endpointOf(call);
   const body = encodeCohereChat(req, model, provider.id);
+  const adjusted = fitCohereBody(body, cohereRulesFor(provider, model));
+  const extra = adjusted.length ? { adjusted } : {};
   const headers = headersFor(provider, key);
   if (req.stream) headers.accept = "text/event-stream";
   const res = await postJson(ep, `${provider.baseUrl}/v2/chat`, headers, body, classifyCohereError);
   const ctx = { providerId: provider.id, secret: key?.secret, model };
-  if (req.stream) return { events: decodeCohereStream(ctx, bodyChunks(ep, res)), headers: res.headers };
+  if (req.stream) return { events: decodeCohereStream(ctx, bodyChunks(ep, res)), headers: res.headers, ...extra };
   // ERROR/TIMEOUT finishes throw here, before the answer began, so the router can fail over.
   const json = await readJson(ep, res);
   const events = responseToEvents(decodeCohereResponse(ctx, json));
   // An answer without usage must not read as zero tokens: left out, lmrelay estimates and flags it.
-  return { events: toAsync(mapUsage(json?.usage) ? events : events.filter((e) => e.type !== "usage")), headers: res.headers };
+  return { events: toAsync(mapUsage(json?.usage) ? events : events.filter((e) => e.type !== "usage")), headers: res.headers, ...extra };
 }
 
 async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
