@@ -25,7 +25,8 @@ export function requestNeeds(req: ChatRequest): Capability[] {
  *  request left out, and the change named for `x-lmrelay-adjusted`. */
 export function withoutThinking(req: ChatRequest, known: ModelCapabilities | undefined, model: string): { req: ChatRequest; adjusted?: string } {
   if (!req.reasoning?.enabled || known?.thinking !== false) return { req };
-  return { req: { ...req, reasoning: undefined }, adjusted: `thinking dropped (${model} has none)` };
+  // Without `original`: the client's own bytes (which ask for thinking) must not be forwarded as-is.
+  return { req: { ...req, reasoning: undefined, original: undefined }, adjusted: `thinking dropped (${model} has none)` };
 }
 
 /** Images anywhere in the conversation, tool results included. */

@@ -93,7 +93,7 @@ describe("what a request needs", () => {
 
   test("a model known not to think gets the request without its thinking, named", () => {
     const thinks = chat({ reasoning: { enabled: true, effort: "high" } });
-    expect(withoutThinking(thinks, { thinking: false }, "llama3.2")).toEqual({ req: { ...thinks, reasoning: undefined }, adjusted: "thinking dropped (llama3.2 has none)" });
+    expect(withoutThinking(thinks, { thinking: false }, "llama3.2")).toEqual({ req: { ...thinks, reasoning: undefined, original: undefined }, adjusted: "thinking dropped (llama3.2 has none)" });
     expect(withoutThinking(thinks, { thinking: true }, "qwen3").req).toBe(thinks);
     expect(withoutThinking(thinks, undefined, "unknown").req).toBe(thinks);
     expect(withoutThinking(chat(), { thinking: false }, "llama3.2").adjusted).toBeUndefined();
