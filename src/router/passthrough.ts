@@ -2,7 +2,7 @@ import type { ResolvedProvider } from "../config/resolve";
 import type { ChatRequest, StreamEvent } from "../core/types";
 import { DEFAULT_MAX_UPSTREAM_BODY_BYTES, endpointOf, failureFromThrown, readBoundedText, sendUpstream, type UpstreamEndpoint, upstreamError } from "../upstream/http";
 import { openaiAdapter, quirksOf } from "../upstream/openai/adapter";
-import { fitOpenAIBody, openaiRulesFor } from "../upstream/openai/rules";
+import { openaiBodyFits } from "../upstream/openai/rules";
 import { decodeChatResponse, decodeUsage } from "../upstream/openai/decode";
 import { adapterFor } from "../upstream/registry";
 import type { ChatReply, UpstreamCall } from "../upstream/types";
@@ -25,18 +25,6 @@ export function keepOriginal(req: ChatRequest, text: string, body: unknown): voi
 const PLAIN_EFFORTS = new Set(["minimal", "low", "medium", "high"]);
 
 /** The upstream body to send, or undefined when this request must be translated for this provider. */
-/** Whether the client's body already fits the target model's rules (upstream/openai/rules.ts)
- *  once its output-limit field is renamed to `wantMax`. */
-function openaiBodyFits(b: Record<string, unknown>, provider: ResolvedProvider, model: string, wantMax: string): boolean {
-  const copy: Record<string, unknown> = { ...b };
-  for (const field of ["max_tokens", "max_completion_tokens"])
-    if (field in copy && field !== wantMax) {
-      copy[wantMax] = copy[field];
-      delete copy[field];
-    }
-  return fitOpenAIBody(copy, openaiRulesFor(provider, model)).length === 0;
-}
-
 export function passthroughBody(req: ChatRequest, provider: ResolvedProvider, model: string): { text: string; injectedUsage: boolean } | undefined {
   const original = req.original;
   if (!original || original.protocol !== "openai" || adapterFor(provider.type) !== openaiAdapter) return undefined;

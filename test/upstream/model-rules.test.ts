@@ -6,7 +6,7 @@ import { cohereRulesFor, fitCohereBody } from "../../src/upstream/cohere/rules";
 import { fitGeminiConfig, geminiRulesFor } from "../../src/upstream/gemini/rules";
 import type { GeminiGenerationConfig } from "../../src/upstream/gemini/wire";
 import { fitOllamaBody, ollamaRulesFor } from "../../src/upstream/ollama/rules";
-import { fitOpenAIBody, openaiRulesFor } from "../../src/upstream/openai/rules";
+import { fitOpenAIBody, openaiBodyFits, openaiRulesFor } from "../../src/upstream/openai/rules";
 import { nearestEffort } from "../../src/upstream/reasoning";
 
 // The model catalog and each adapter's parameter rules, as tables: what a request becomes for a
@@ -127,6 +127,20 @@ describe("OpenAI rules", () => {
       expect(fitOpenAIBody(out, openaiRulesFor(openai, model), reasoning)).toEqual(adjusted);
       expect(out).toEqual(expected);
     });
+
+  test("the passthrough asks whether a client's body fits as it is", () => {
+    expect(openaiBodyFits({ model: "o4-mini", reasoning_effort: "high", max_tokens: 1000 }, openai, "o4-mini")).toBe(true);
+    expect(openaiBodyFits({ model: "o4-mini", temperature: 0.2 }, openai, "o4-mini")).toBe(false);
+    expect(openaiBodyFits({ model: "gpt-4o", stop: ["1", "2", "3", "4", "5"] }, openai, "gpt-4o")).toBe(false);
+    expect(openaiBodyFits({ model: "gpt-4o", max_tokens: 20_000 }, openai, "gpt-4o", "max_tokens")).toBe(false);
+  });
+
+  test("OpenAI's family rules are OpenAI's API: OpenRouter serving gpt-5 by name gets only the catalog's facts", () => {
+    const rules = openaiRulesFor({ type: "openrouter" }, "openai/gpt-5");
+    const body: Record<string, unknown> = { max_tokens: 1000, stop: ["a"], reasoning_effort: "max" };
+    expect(fitOpenAIBody(body, rules)).toEqual(["reasoning_effort max->high"]);
+    expect(body).toEqual({ max_tokens: 1000, stop: ["a"], reasoning_effort: "high" });
+  });
 
   test("an unknown model on an OpenAI-compatible server keeps its parameters; efforts stay within the common four", () => {
     const rules = openaiRulesFor({ type: "openai-compatible" }, "my-local-model");

@@ -53,22 +53,36 @@ const bare = (model: string) => model.slice(model.lastIndexOf("/") + 1).toLowerC
 /** The rules for `model` on `provider` (OpenAI, Azure, or an OpenAI-compatible server). */
 export function openaiRulesFor(provider: ProviderFacts, model: string): OpenAIRules {
   const { facts } = modelFacts(provider, model);
+  // The family table is OpenAI's own API; another server (OpenRouter, Groq, vLLM…) serving an
+  // OpenAI model by name has its own parameter handling, so only the catalog's facts apply there.
   const firstParty = provider.type === "openai" || provider.type === "azure";
-  const family = firstParty || facts.reasoning !== undefined ? FAMILIES.find((f) => f.match.test(bare(model))) : undefined;
+  const family = firstParty ? FAMILIES.find((f) => f.match.test(bare(model))) : undefined;
   const reasoningFamily = family?.reasoning === true;
   let efforts: readonly string[] | undefined;
   if (facts.efforts) efforts = facts.efforts;
-  else if (facts.reasoning === false || (facts.reasoning && family && !reasoningFamily)) efforts = [];
-  else if (firstParty && family && !reasoningFamily) efforts = [];
+  else if (facts.reasoning === false || (family && !reasoningFamily)) efforts = [];
   else if (firstParty) efforts = OPENAI_EFFORTS;
   return {
     model,
     maxOutputTokens: facts.maxOutputTokens,
     efforts,
     sampling: facts.sampling ?? !reasoningFamily,
-    maxStop: reasoningFamily ? 0 : firstParty ? OPENAI_MAX_STOP : undefined,
+    maxStop: !firstParty ? undefined : reasoningFamily ? 0 : OPENAI_MAX_STOP,
     completionTokensOnly: reasoningFamily,
   };
+}
+
+/** Whether a client's Chat Completions body already fits `model` on `provider`, once its
+ *  output-limit field is renamed to `maxField`: the same-format passthrough (`forward`) may send
+ *  it as it is only then; otherwise the translation fits it and names the changes. */
+export function openaiBodyFits(body: Record<string, unknown>, provider: ProviderFacts, model: string, maxField = "max_completion_tokens"): boolean {
+  const copy: Record<string, unknown> = { ...body };
+  for (const field of ["max_tokens", "max_completion_tokens"])
+    if (field in copy && field !== maxField) {
+      copy[maxField] = copy[field];
+      delete copy[field];
+    }
+  return fitOpenAIBody(copy, openaiRulesFor(provider, model)).length === 0;
 }
 
 const SAMPLING_FIELDS = ["temperature", "top_p", "presence_penalty", "frequency_penalty"] as const;
