@@ -1,8 +1,10 @@
 import type { ModelPrice } from "../config/define";
 
 // Built-in list prices, USD per million tokens, as the providers published them for standard
-// (non-batch, ≤200k-token prompt) use. Prices change: a provider's `pricing` in the config
-// overrides this table (model names or globs), and `lmrelay stats` flags models priced nowhere.
+// (non-batch, ≤200k-token prompt) use, for the names the model catalog (src/catalog, models.dev)
+// does not price: dated snapshots, Cohere variants, OpenRouter's names of first-party models.
+// The catalog is asked first (pricing.ts). Prices change: a provider's `pricing` in the config
+// overrides both (model names or globs), and `lmrelay stats` flags models priced nowhere.
 // `cachedInput` is the prompt-cache read price; `cacheWrite` the cache write price (Anthropic).
 // Patterns are globs checked in order, so a specific entry must come before a broader one.
 
