@@ -200,6 +200,10 @@ describe("Anthropic rules", () => {
     const r = anthropicControls(req({ reasoning: { enabled: true, effort: "low" } }), anthropicRulesFor(anthropic, "claude-sonnet-4-5"), true);
     expect(r.controls.thinking).toBeUndefined();
     expect(r.adjusted).toEqual(["thinking dropped (the tool turn continued has no signed thinking)"]);
+    // Adaptive thinking may skip thinking, so it takes the same history.
+    const adaptive = anthropicControls(req({ reasoning: { enabled: true, effort: "low" } }), anthropicRulesFor(anthropic, "claude-opus-4-7"), true);
+    expect(adaptive.controls.thinking).toEqual({ type: "adaptive" });
+    expect(adaptive.adjusted).toEqual([]);
   });
 });
 

@@ -84,17 +84,22 @@ export function anthropicControls(req: ChatRequest, rules: AnthropicRules, unsig
   if (r && !r.enabled && !rules.noThinking) controls.thinking = { type: "disabled" };
   if (r?.enabled) {
     if (rules.noThinking) adjusted.push(`thinking dropped (${rules.model} has none)`);
-    else if (unsignedToolTurn) adjusted.push("thinking dropped (the tool turn continued has no signed thinking)");
-    else thinkingControls(r, rules, controls, adjusted);
+    else thinkingControls(r, rules, controls, adjusted, unsignedToolTurn);
   }
   samplingControls(req, rules, controls, adjusted);
   return { controls, adjusted };
 }
 
-function thinkingControls(r: NonNullable<ChatRequest["reasoning"]>, rules: AnthropicRules, c: AnthropicControls, adjusted: string[]): void {
-  c.thinkingOn = true;
+function thinkingControls(r: NonNullable<ChatRequest["reasoning"]>, rules: AnthropicRules, c: AnthropicControls, adjusted: string[], unsignedToolTurn: boolean): void {
   const budgetAsked = r.budgetTokens !== undefined;
   const useBudget = rules.budgets && (budgetAsked || !rules.adaptive);
+  // Budget thinking wants the tool turn being continued to open with its signed thinking; history
+  // from another provider has none. Adaptive thinking may skip thinking, so it takes such turns.
+  if (useBudget && unsignedToolTurn) {
+    adjusted.push("thinking dropped (the tool turn continued has no signed thinking)");
+    return;
+  }
+  c.thinkingOn = true;
   if (!useBudget) {
     c.thinking = { type: "adaptive" };
     if (budgetAsked) adjusted.push(`thinking budget ${r.budgetTokens}->adaptive (${rules.model} takes no budget)`);
