@@ -259,7 +259,8 @@ function refuseForModel(g: Json, model: string): string | undefined {
   if (t === undefined) return undefined;
   if (!rules.budget && !rules.levels && (t.thinkingBudget || t.thinkingLevel || t.includeThoughts)) return "Thinking is not supported for this model.";
   if (t.thinkingBudget !== undefined && t.thinkingLevel !== undefined) return "You can only set only one of thinking budget and thinking level.";
-  if (t.thinkingLevel !== undefined && !rules.levels?.includes(t.thinkingLevel)) return `Invalid value at 'generation_config.thinking_config.thinking_level' (${JSON.stringify(t.thinkingLevel)})`;
+  // The REST docs write levels in lower case ("low"), the SDK enums in upper case ("LOW"): both are taken.
+  if (t.thinkingLevel !== undefined && !rules.levels?.includes(String(t.thinkingLevel).toLowerCase())) return `Invalid value at 'generation_config.thinking_config.thinking_level' (${JSON.stringify(t.thinkingLevel)})`;
   if (t.thinkingBudget !== undefined && rules.budget && t.thinkingBudget !== -1) {
     const [min, max] = rules.budget;
     if (t.thinkingBudget < min || t.thinkingBudget > max) return `The thinking budget ${t.thinkingBudget} is invalid. Please choose a value between ${min} and ${max}.`;
