@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
+import { GoogleGenAI } from "@google/genai";
 import OpenAI from "openai";
 import { FAKE_ANTHROPIC_KEY, type AnthropicFake, startAnthropicFake } from "../fakes/anthropic";
 import { FAKE_GEMINI_KEY, type GeminiFake, startGeminiFake } from "../fakes/gemini";
@@ -152,6 +153,29 @@ describe("Gemini CLI's sampling (temperature 1, topP 0.95, topK 64) with thinkin
       expect(res.status).toBe(200);
       expect(((await res.json()) as { message: { content: string } }).message.content.length).toBeGreaterThan(0);
       expect(res.headers.get("x-lmrelay-adjusted")).toBe(adjusted);
+    });
+});
+
+describe("Gemini client (Gemini CLI's temperature 1, topP 0.95, topK 64, dynamic thinking, and 65536 output tokens)", () => {
+  const cells: [string, string | null][] = [
+    ["an/claude-sonnet-4-6", "max_tokens 65536->64000; top_k dropped (thinking refuses it); top_p dropped (claude-sonnet-4-6 takes temperature or top_p, not both)"],
+    // No thinking, so Claude 3.5 Haiku takes all three sampling parameters.
+    ["an/claude-3-5-haiku-20241022", "max_tokens 65536->8192; thinking dropped (claude-3-5-haiku-20241022 has none)"],
+    ["oa/o4-mini", "top_k dropped (not an OpenAI parameter); top_p dropped (o4-mini refuses it)"],
+    ["oa/gpt-4o", "top_k dropped (not an OpenAI parameter); max_completion_tokens 65536->16384; thinking dropped (gpt-4o has no reasoning_effort)"],
+    ["gm/gemini-2.5-flash", null],
+  ];
+  for (const [model, adjusted] of cells)
+    test(`→ ${model}`, async () => {
+      const ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: gw.url } });
+      const res = await ai.models.generateContent({
+        model,
+        contents: "Say hi",
+        config: { temperature: 1, topP: 0.95, topK: 64, maxOutputTokens: 65_536, thinkingConfig: { thinkingBudget: -1, includeThoughts: true } },
+      });
+      expect((res.text ?? "").length).toBeGreaterThan(0);
+      const header = res.sdkHttpResponse?.headers?.["x-lmrelay-adjusted"] ?? null;
+      expect(header).toBe(adjusted);
     });
 });
 
