@@ -119,6 +119,9 @@ export interface RoutingConfig {
   maxAttempts?: number;
   /** Let a content-policy refusal fail over to the next candidate (default false: it goes back to the client). */
   contentPolicyFailover?: boolean;
+  /** Send `x-lmrelay-route` (provider ids, key names, other providers' failures) to every client
+   *  (default false: only to requests carrying the admin key; the audit log always has it). */
+  explainHeader?: boolean;
   timeoutMs?: number;
   /** Reorder or filter the candidates; return them in the order to try. */
   route?(req: RouteRequest, candidates: RouteCandidate[]): RouteCandidate[] | Promise<RouteCandidate[]>;

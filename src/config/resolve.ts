@@ -92,6 +92,7 @@ export interface ResolvedConfig {
     keyRotation: "round-robin" | "least-used" | "weighted" | "random";
     maxAttempts: number;
     contentPolicyFailover: boolean;
+    explainHeader: boolean;
     timeoutMs: number;
     route?: (req: RouteRequest, candidates: RouteCandidate[]) => RouteCandidate[] | Promise<RouteCandidate[]>;
   };
@@ -282,6 +283,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       keyRotation: cfg.routing?.keyRotation ?? "round-robin",
       maxAttempts: cfg.routing?.maxAttempts ?? DEFAULTS.maxAttempts,
       contentPolicyFailover: cfg.routing?.contentPolicyFailover ?? false,
+      explainHeader: cfg.routing?.explainHeader ?? false,
       timeoutMs: cfg.routing?.timeoutMs ?? DEFAULTS.timeoutMs,
       route: route as ResolvedConfig["routing"]["route"],
     },

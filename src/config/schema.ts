@@ -174,6 +174,7 @@ export const ConfigSchema = T.Object(
           ),
           maxAttempts: T.Optional(T.Integer({ minimum: 1, maximum: 50 })),
           contentPolicyFailover: T.Optional(T.Boolean()),
+          explainHeader: T.Optional(T.Boolean()),
           timeoutMs: T.Optional(T.Integer({ minimum: 1 })),
           route: T.Optional(T.Any()),
         },

@@ -64,3 +64,16 @@ export function isAdmin(config: ResolvedConfig, headers: Headers): boolean {
   const key = presentedKey(headers);
   return Boolean(config.adminKey && key && secretEquals(key, config.adminKey));
 }
+
+/** Where a relayed request shows the admin key beside its client key (which takes the usual
+ *  credential headers): the operator's way to see `x-lmrelay-route` on one request. */
+export const ADMIN_KEY_HEADER = "x-lmrelay-admin-key";
+
+/** Whether a relayed request carries the admin key: as its own key (an open gateway) or in
+ *  `x-lmrelay-admin-key`. */
+export function carriesAdminKey(config: ResolvedConfig, headers: Headers): boolean {
+  if (!config.adminKey) return false;
+  const extra = headers.get(ADMIN_KEY_HEADER);
+  if (extra) return secretEquals(extra.trim(), config.adminKey);
+  return isAdmin(config, headers);
+}

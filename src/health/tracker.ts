@@ -14,9 +14,9 @@ import {
 } from "./entry";
 import { backoffMs, readLimits, remainingShare } from "./ratelimit";
 import { HealthScopes } from "./scopes";
-import type { Block, CandidateHealth, HealthEffect } from "./types";
+import { type Block, type CandidateHealth, type HealthEffect, KEY_DISABLED_REASON } from "./types";
 
-export type { Block, CandidateHealth, HealthEffect } from "./types";
+export { type Block, type CandidateHealth, type HealthEffect, KEY_DISABLED_REASON } from "./types";
 
 // Health of every (provider, key, model) lmrelay talks to, learned from each attempt and probe:
 // what the router asks before trying a target (blocked? how healthy? ramping up?) and what it
@@ -133,7 +133,7 @@ export class HealthTracker {
     const fp = key?.fingerprint ?? "-";
     const now = this.now();
     const k = this.peek(providerId, fp);
-    if (k?.disabled) return { kind: "disabled", reason: `key disabled until reload (${k.disabled})` };
+    if (k?.disabled) return { kind: "disabled", reason: `${KEY_DISABLED_REASON} (${k.disabled})` };
     if (k && coolingDown(k, now)) return { kind: k.cooldownKind ?? "quota", reason: k.cooldownReason ?? "cooling down", until: k.cooldownUntil };
     const t = this.peek(providerId, fp, model);
     if (t && coolingDown(t, now)) return { kind: t.cooldownKind ?? "rate_limited", reason: t.cooldownReason ?? "cooling down", until: t.cooldownUntil };

@@ -17,6 +17,9 @@ export type HealthEffect =
   /** The upstream answered (a client error): it is reachable, nothing else is learned. */
   | "reachable";
 
+/** The skip reason of a key disabled by a 401/403 (the router recognises it in its records). */
+export const KEY_DISABLED_REASON = "key disabled until reload";
+
 export interface Block {
   kind: "disabled" | CooldownKind;
   reason: string;

@@ -77,7 +77,9 @@ export function describeAttempts(records: AttemptRecord[]): string {
     .join("; ");
 }
 
-/** Headers a relayed answer (or a routing error) carries. */
-export function explainHeaders(records: AttemptRecord[], note?: string): Record<string, string> {
-  return { "x-lmrelay-attempts": String(triedCount(records)), "x-lmrelay-route": routeHeader(records, note) };
+/** Headers a relayed answer (or a routing error) carries. `x-lmrelay-route` names provider ids,
+ *  key names and other providers' failures: only for whom the config or the admin key allows. */
+export function explainHeaders(records: AttemptRecord[], note?: string, withRoute = true): Record<string, string> {
+  const attempts = String(triedCount(records));
+  return withRoute ? { "x-lmrelay-attempts": attempts, "x-lmrelay-route": routeHeader(records, note) } : { "x-lmrelay-attempts": attempts };
 }

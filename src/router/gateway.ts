@@ -4,6 +4,7 @@ import { GatewayError, lmrelayError, toGatewayError } from "../core/errors";
 import { estimatePromptTokens, estimateTextTokens } from "../core/tokens";
 import type { ChatRequest, EmbedRequest, ModelInfo, Usage } from "../core/types";
 import { modelVisible } from "../governance/allowlist";
+import { carriesAdminKey } from "../governance/auth";
 import type { Governance } from "../governance/governance";
 import { HealthTracker } from "../health/tracker";
 import type { Logger } from "../log/logger";
@@ -105,7 +106,7 @@ export class RelayGateway implements Gateway {
         "x-lmrelay-provider": provider.id,
         "x-lmrelay-model": model,
         ...(adjusted ? { "x-lmrelay-adjusted": adjusted } : {}),
-        ...explainHeaders(records, plan.note),
+        ...explainHeaders(records, plan.note, showsRoute(config, ctx)),
       },
       passthrough: opened.passthrough,
       promptTokens,
@@ -193,7 +194,7 @@ export class RelayGateway implements Gateway {
         usage: { inputTokens: value.usage.inputTokens, outputTokens: 0 },
         attempts: records,
       });
-      const headers = { ...limitHeaders, "x-lmrelay-provider": target.provider.id, "x-lmrelay-model": target.model, ...explainHeaders(records, plan.note) };
+      const headers = { ...limitHeaders, "x-lmrelay-provider": target.provider.id, "x-lmrelay-model": target.model, ...explainHeaders(records, plan.note, showsRoute(config, ctx)) };
       return { provider: target.provider.id, model: target.model, response: value, headers };
     } catch (e) {
       throw this.failed(ctx, e, plan, req.model, false);
@@ -257,7 +258,7 @@ export class RelayGateway implements Gateway {
     const records = e instanceof AttemptsFailed ? e.records : plan.records;
     const err = e instanceof AttemptsFailed ? e.error : toGatewayError(e);
     this.record(ctx, { requestedModel: model, status: err.status, error: err.message, attempts: records, stream });
-    return withHeaders(err, explainHeaders(records, plan.note));
+    return withHeaders(err, explainHeaders(records, plan.note, showsRoute(this.deps.config(), ctx)));
   }
 
   /** Model resolution and governance admission; a refusal (unknown model, not allowed, over a
@@ -366,6 +367,12 @@ export function firstByteLimit(config: ResolvedConfig, provider: ResolvedProvide
   if (!stream) return undefined;
   const base = config.health.firstByteTimeoutMs;
   return provider.type === "ollama" ? base * OLLAMA_FIRST_BYTE_FACTOR : base;
+}
+
+/** `x-lmrelay-route` names provider ids, key names and other providers' failures: sent when the
+ *  config says so (`routing.explainHeader`) or the request carries the admin key. */
+function showsRoute(config: ResolvedConfig, ctx: RequestContext): boolean {
+  return config.routing.explainHeader || carriesAdminKey(config, ctx.headers);
 }
 
 function withHeaders(err: GatewayError, headers: Record<string, string>): GatewayError {

@@ -1,6 +1,7 @@
 import type { RouteCandidate, RouteRequest } from "../config/define";
 import type { ResolvedConfig } from "../config/resolve";
 import type { ChatRequest, Protocol } from "../core/types";
+import { ADMIN_KEY_HEADER } from "../governance/auth";
 import type { Logger } from "../log/logger";
 import { usesImages } from "./capabilities";
 import type { PlannedCandidate } from "./plan";
@@ -12,7 +13,7 @@ import type { PlannedCandidate } from "./plan";
 export const ROUTE_TIMEOUT_MS = 1000;
 
 /** Request headers `route()` may see: everything but credentials. */
-const HIDDEN_HEADERS = new Set(["authorization", "x-api-key", "api-key", "cookie", "proxy-authorization"]);
+const HIDDEN_HEADERS = new Set(["authorization", "x-api-key", "api-key", "cookie", "proxy-authorization", ADMIN_KEY_HEADER]);
 
 export function routeRequestOf(req: ChatRequest | { model: string; stream?: boolean }, opts: {
   protocol: Protocol;

@@ -215,6 +215,7 @@ export function failureFromThrown(ep: UpstreamEndpoint, err: unknown): GatewayEr
 
 /** Turns a non-2xx answer into a GatewayError: faithful status, kind, code, retry-after. */
 export async function errorFromResponse(ep: UpstreamEndpoint, res: Response, classify?: ErrorClassifier): Promise<GatewayError> {
+  if (res.status >= 300 && res.status < 400) return redirectError(ep, res);
   let text = "";
   try {
     text = await readLimited(res, ERROR_BODY_LIMIT);
@@ -236,6 +237,22 @@ export async function errorFromResponse(ep: UpstreamEndpoint, res: Response, cla
     retryAfterMs: parseRetryAfter(res.headers) ?? refined.retryAfterMs ?? (res.status === 429 ? limitResetMs(res.headers) : undefined),
     code: refined.code,
     param: info.param,
+  });
+}
+
+/**
+ * A 3xx is never followed (it would resend the key elsewhere) nor relayed (a client would follow it
+ * to a URL of the upstream's choosing): it is a broken answer of this upstream, failed over like a
+ * 5xx, with a message naming where it pointed — usually a wrong `baseUrl` (http vs https, a missing
+ * `/v1`).
+ */
+function redirectError(ep: UpstreamEndpoint, res: Response): GatewayError {
+  res.body?.cancel().catch(() => {});
+  const location = res.headers.get("location");
+  const where = location ? `to ${snippet(location)}` : "without a Location header";
+  return upstreamError(ep, "upstream_error", `answered ${res.status} redirecting ${where}; upstream redirects are not followed (check the provider's baseUrl)`, {
+    status: 502,
+    code: "redirect",
   });
 }
 

@@ -38,7 +38,7 @@ beforeAll(async () => {
       echo: { type: "echo" },
     },
     models,
-    routing: { timeoutMs: 10_000, maxAttempts: 3 },
+    routing: { timeoutMs: 10_000, maxAttempts: 3, explainHeader: true },
     // Every case must meet the hostile upstream: no circuit may open between tests.
     health: { failureThreshold: 100_000, cooldownMs: 0, probeIntervalMs: 0 },
   });

@@ -46,7 +46,7 @@ function config(models: LmrelayConfig["models"], routing?: LmrelayConfig["routin
       gem: { type: "gemini", baseUrl: gem.url, keys: [FAKE_GEMINI_KEY] },
     },
     models,
-    routing,
+    routing: { explainHeader: true, ...routing },
     health: { probeIntervalMs: 0 },
   };
 }

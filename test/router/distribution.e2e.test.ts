@@ -55,7 +55,7 @@ describe("three providers, one failing and one rate-limiting: 200 requests", () 
     withFakes(async ({ failing, limited, healthy }) => {
       const config: LmrelayConfig = {
         providers: { failing: provider(failing), limited: provider(limited), healthy: provider(healthy) },
-        routing: { strategy: "health" },
+        routing: { strategy: "health", explainHeader: true },
         health: { probeIntervalMs: 0, failureThreshold: 3, cooldownMs: 60_000 },
       };
       failing.fail(...Array.from({ length: 200 }, () => server500));
@@ -75,7 +75,7 @@ describe("three providers, one failing and one rate-limiting: 200 requests", () 
     withFakes(async ({ failing, limited, healthy }) => {
       const config: LmrelayConfig = {
         providers: { failing: provider(failing, { priority: 10 }), limited: provider(limited, { priority: 5 }), healthy: provider(healthy) },
-        routing: { strategy: "priority" },
+        routing: { strategy: "priority", explainHeader: true },
         health: { probeIntervalMs: 0, failureThreshold: 3, cooldownMs: 60_000 },
       };
       failing.fail(...Array.from({ length: 200 }, () => server500));
@@ -114,7 +114,7 @@ describe("key rotation over 300 requests, within ±10% of the target share", () 
   ] as const)("%s", async (rotation, shares, tolerance) => {
     const config: LmrelayConfig = {
       providers: { p: { type: "openai", baseUrl: `${pool.url}/v1`, keys, models: [M] } },
-      routing: { keyRotation: rotation },
+      routing: { keyRotation: rotation, explainHeader: true },
       health: { probeIntervalMs: 0 },
     };
     await withGateway(config, async (gw) => {

@@ -37,6 +37,7 @@ function config(extra: Partial<LmrelayConfig> = {}, providers: LmrelayConfig["pr
     models: { chain: ["a/gpt-4o-mini", "b/gpt-4o-mini"] },
     health: { probeIntervalMs: 0, failureThreshold: 50, cooldownMs: 60_000, firstByteTimeoutMs: 400 },
     ...extra,
+    routing: { explainHeader: true, ...extra.routing },
   };
 }
 

@@ -71,7 +71,7 @@ describe("health survives a restart", () => {
     const config: LmrelayConfig = {
       storage,
       providers: { a: oa(a.url), b: oa(b.url) },
-      routing: { strategy: "health" },
+      routing: { strategy: "health", explainHeader: true },
       health: { probeIntervalMs: 0, failureThreshold: 5, cooldownMs: 60_000 },
       models: { pair: [`a/${M}`, `b/${M}`] },
     };
@@ -178,6 +178,7 @@ describe("routing.route()", () => {
     const config: LmrelayConfig = {
       providers: { a: oa(a.url), b: oa(b.url, { free: true }) },
       routing: {
+        explainHeader: true,
         route(req, candidates) {
           seen.req = req;
           seen.candidates = candidates;
@@ -222,6 +223,7 @@ describe("routing.route()", () => {
     const config: LmrelayConfig = {
       providers: { a: oa(a.url), b: oa(b.url) },
       routing: {
+        explainHeader: true,
         route() {
           throw new Error("oops in my routing rule");
         },
