@@ -177,6 +177,10 @@ export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncode
       } catch (e) {
         if (done) return;
         controller.write(enc.error(toError(e)));
+        // An encoder that refuses the answer (a tool input the protocol cannot carry) ends it here:
+        // the upstream request is released, not read on.
+        done = true;
+        await it.return?.()?.catch(() => {});
       }
       done = true;
       controller.close();

@@ -26,8 +26,10 @@ export type Fault =
 export interface FakeReply {
   /** Text the fake answers with (default: "Hello from <fake>"). */
   text?: string;
-  /** Tool calls to answer with instead of / besides text. */
-  toolCalls?: { id?: string; name: string; arguments: Record<string, unknown> }[];
+  /** Tool calls to answer with instead of / besides text. `rawArguments` (OpenAI-wire fakes only)
+   *  replaces the serialised arguments with text as a model wrote it — OpenAI's docs warn that "the
+   *  model does not always generate valid JSON" (function calling guide). */
+  toolCalls?: { id?: string; name: string; arguments: Record<string, unknown>; rawArguments?: string }[];
   usage?: { input: number; output: number; cached?: number };
   /** Delay between stream chunks, ms. */
   chunkDelayMs?: number;

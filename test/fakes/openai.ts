@@ -181,7 +181,7 @@ interface Answer {
 }
 
 function buildAnswer(r: OpenAIFakeReply, body: any): Answer {
-  const toolCalls = (r.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `call_fake${i}${Math.random().toString(36).slice(2, 10)}`, name: c.name, arguments: JSON.stringify(c.arguments) }));
+  const toolCalls = (r.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `call_fake${i}${Math.random().toString(36).slice(2, 10)}`, name: c.name, arguments: c.rawArguments ?? JSON.stringify(c.arguments) }));
   const text = r.text ?? (toolCalls.length > 0 ? "" : "Hello from openai-fake");
   const input = r.usage?.input ?? Math.ceil(JSON.stringify(body.messages).length / 4);
   const output = r.usage?.output ?? Math.max(1, Math.ceil((text.length + toolCalls.reduce((n, c) => n + c.arguments.length, 0)) / 4));

@@ -134,7 +134,7 @@ const cases: [string, Partial<ChatRequest>, Record<string, unknown>][] = [
   ],
   [
     "pitfall 3: tool history without tools declares them, and tool_choice none keeps them unused",
-    { messages: [user(text("go")), assistant(call("a", "lookup", "not json")), user(result("a", "r"))] },
+    { messages: [user(text("go")), assistant(call("a", "lookup", "")), user(result("a", "r"))] },
     {
       model: "claude-x",
       messages: [
@@ -322,4 +322,11 @@ describe("encodeAnthropicRequest", () => {
     expect(JSON.stringify(encodeAnthropicRequest(r, "m").body)).toBe(JSON.stringify(encodeAnthropicRequest(r, "m").body));
     expect(JSON.stringify(encodeAnthropicRequest(r, "m").body)).toContain('"id":"id_with_spaces"');
   });
+});
+
+test("a tool call in the history whose arguments are not a JSON object: 400 naming the tool, never input {}", () => {
+  const bad = req({ messages: [{ role: "assistant", content: [call("t1", "lookup", '{"q": ')] }] });
+  expect(() => encodeAnthropicRequest(bad, "m")).toThrow(
+    `lmrelay: tool call "lookup" in the conversation has arguments that are not a JSON object (Anthropic's tool_use input must be an object): "{\\"q\\": "`,
+  );
 });

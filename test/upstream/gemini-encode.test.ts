@@ -86,7 +86,7 @@ describe("encodeGeminiRequest", () => {
               { type: "text", text: "Checking." },
               { type: "tool_call", id: "c1", name: "get_weather", arguments: '{"city":"Paris"}', signature: "SIG1" },
               { type: "tool_call", id: "c2", name: "get_time", arguments: "" },
-              { type: "tool_call", id: "c3", name: "lookup", arguments: "not json" },
+              { type: "tool_call", id: "c3", name: "lookup", arguments: '{"q":"x"}' },
             ],
           },
           {
@@ -109,7 +109,7 @@ describe("encodeGeminiRequest", () => {
               { text: "Checking." },
               { functionCall: { name: "get_weather", args: { city: "Paris" }, id: "c1" }, thoughtSignature: "SIG1" },
               { functionCall: { name: "get_time", args: {}, id: "c2" } },
-              { functionCall: { name: "lookup", args: {}, id: "c3" } },
+              { functionCall: { name: "lookup", args: { q: "x" }, id: "c3" } },
             ],
           },
           {
@@ -361,4 +361,11 @@ describe("calls the client left unanswered", () => {
     expect(answer.parts.map((p) => p.functionResponse?.id ?? p.text)).toEqual(["c2", "c1", "go on"]);
     expect(answer.parts[0]!.functionResponse).toEqual({ name: "time", response: { error: "no result was provided for this call" }, id: "c2" });
   });
+});
+
+test("a tool call in the history whose arguments are not a JSON object: 400 naming the tool, never args {}", () => {
+  const req = base({ messages: [{ role: "assistant", content: [{ type: "tool_call", id: "c", name: "lookup", arguments: "{not json" }] }] });
+  expect(() => encodeGeminiRequest(req)).toThrow(
+    `lmrelay: tool call "lookup" in the conversation has arguments that are not a JSON object (Gemini's functionCall args must be an object): "{not json"`,
+  );
 });

@@ -66,7 +66,7 @@ const cases: { name: string; req: ChatRequest; body: Record<string, unknown> }[]
     },
   },
   {
-    name: "tool round trip: object arguments, invalid JSON → {}, results as tool messages with name and id",
+    name: "tool round trip: object arguments, empty ones as {}, results as tool messages with name and id",
     req: base({
       messages: [
         { role: "user", content: [{ type: "text", text: "Weather in Paris and Rome?" }] },
@@ -76,7 +76,7 @@ const cases: { name: string; req: ChatRequest; body: Record<string, unknown> }[]
             { type: "thinking", text: "Two cities.", signature: "sig" },
             { type: "text", text: "Checking." },
             { type: "tool_call", id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' },
-            { type: "tool_call", id: "call_2", name: "get_weather", arguments: "{not json" },
+            { type: "tool_call", id: "call_2", name: "get_weather", arguments: '{"city":"Rome"}' },
             { type: "tool_call", id: "call_3", name: "now", arguments: "" },
           ],
         },
@@ -101,7 +101,7 @@ const cases: { name: string; req: ChatRequest; body: Record<string, unknown> }[]
           thinking: "Two cities.",
           tool_calls: [
             { id: "call_1", function: { name: "get_weather", arguments: { city: "Paris" } } },
-            { id: "call_2", function: { name: "get_weather", arguments: {} } },
+            { id: "call_2", function: { name: "get_weather", arguments: { city: "Rome" } } },
             { id: "call_3", function: { name: "now", arguments: {} } },
           ],
         },
@@ -109,34 +109,6 @@ const cases: { name: string; req: ChatRequest; body: Record<string, unknown> }[]
         { role: "tool", content: "Error: no data", tool_name: "get_weather", tool_call_id: "call_2" },
         { role: "tool", content: "", tool_name: "now", tool_call_id: "call_3" },
         { role: "user", content: "Summarise." },
-      ],
-      stream: true,
-    },
-  },
-  {
-    name: "non-object JSON arguments (array, number) → {}",
-    req: base({
-      messages: [
-        {
-          role: "assistant",
-          content: [
-            { type: "tool_call", id: "a", name: "f", arguments: "[1,2]" },
-            { type: "tool_call", id: "b", name: "g", arguments: "42" },
-          ],
-        },
-      ],
-    }),
-    body: {
-      model: "llama3.2:latest",
-      messages: [
-        {
-          role: "assistant",
-          content: "",
-          tool_calls: [
-            { id: "a", function: { name: "f", arguments: {} } },
-            { id: "b", function: { name: "g", arguments: {} } },
-          ],
-        },
       ],
       stream: true,
     },
@@ -323,6 +295,18 @@ describe("encodeOllamaChat", () => {
     expect(err).toBeInstanceOf(GatewayError);
     expect((err as GatewayError).kind).toBe("invalid_request");
     expect((err as GatewayError).message).toStartWith("lmrelay: ");
+  });
+
+  test("a tool call in the history whose arguments are not a JSON object: 400 naming the tool, never {}", () => {
+    const req = base({ messages: [{ role: "assistant", content: [{ type: "tool_call", id: "c", name: "lookup", arguments: "[1]" }] }] });
+    let err: unknown;
+    try {
+      encodeOllamaChat(req, "llama3.2");
+    } catch (e) {
+      err = e;
+    }
+    expect((err as GatewayError).status).toBe(400);
+    expect((err as GatewayError).message).toBe(`lmrelay: tool call "lookup" in the conversation has arguments that are not a JSON object (Ollama's tool_calls arguments must be an object): "[1]"`);
   });
 
   test("an image URL that was not downloaded is a bug, not a silent drop", () => {

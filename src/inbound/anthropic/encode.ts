@@ -1,3 +1,4 @@
+import { answerToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
 import type { ChatResponse, FinishReason, Usage } from "../../core/types";
 
 // Canonical answer → Anthropic Messages response. The pieces (ids, stop reason, usage, tool input)
@@ -62,15 +63,15 @@ export function anthropicUsage(usage: Partial<Usage> | undefined): AnthropicUsag
   };
 }
 
-/** Tool arguments are JSON text canonically; Anthropic wants the object. Unparseable → `{}`. */
-export function toolInput(args: string): Record<string, unknown> {
-  if (args === "") return {};
-  try {
-    const value: unknown = JSON.parse(args);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
+/** Where Anthropic wants a tool call's arguments as an object (named in the error otherwise). */
+export const TOOL_INPUT = "Anthropic's tool_use input";
+
+/** Tool arguments are JSON text canonically; Anthropic wants the object. Text that is not a JSON
+ *  object cannot be carried: the answer fails naming the tool (never `{}`). */
+export function toolInput(name: string, args: string): Record<string, unknown> {
+  const input = toolArgumentsObject(args);
+  if (!input) throw answerToolArgumentsError(name, args, TOOL_INPUT);
+  return input;
 }
 
 export type AnthropicBlock =
@@ -89,7 +90,7 @@ export function encodeMessage(res: ChatResponse, fallbackModel: string): unknown
       if (part.redacted !== undefined) content.push({ type: "redacted_thinking", data: part.redacted });
       else if (part.text !== "" || part.signature) content.push({ type: "thinking", thinking: part.text, signature: part.signature ?? "" });
     } else {
-      content.push({ type: "tool_use", id: toolUseId(part.id), name: part.name, input: toolInput(part.arguments) });
+      content.push({ type: "tool_use", id: toolUseId(part.id), name: part.name, input: toolInput(part.name, part.arguments) });
     }
   }
   return {

@@ -2,11 +2,15 @@ import type { GatewayError } from "../../core/errors";
 import { sseFrame } from "../../core/sse";
 import type { FinishReason, StreamEvent, Usage } from "../../core/types";
 import type { StreamEncoder } from "../http";
-import { anthropicUsage, messageId, stopReason, toolUseId } from "./encode";
+import { anthropicUsage, messageId, stopReason, toolInput, toolUseId } from "./encode";
 import { anthropicErrorBody } from "./errors";
 
 // Canonical events → Anthropic's SSE sequence: message_start, content blocks opened and closed
 // strictly in order, then message_delta (stop reason + final usage) and message_stop.
+// A tool's input is held until its block closes and sent as one `input_json_delta` once it is known
+// to be a JSON object: text that is not one fails the answer naming the tool, exactly as the whole
+// (non-stream) answer does, instead of reaching SDKs that parse every delta (and choke on it) or a
+// tool that would run with `{}`. While a long input is held, `ping` events keep the stream alive.
 
 type OpenBlock = { kind: "text" | "thinking" | "tool"; index: number; toolIndex?: number; signed?: boolean };
 
@@ -14,9 +18,13 @@ interface ToolState {
   state: "open" | "queued" | "closed";
   id?: string;
   name?: string;
-  /** Argument fragments received while another tool's block was open. */
+  /** Argument fragments so far (sent when the block closes). */
   args: string;
 }
+
+/** While a tool's input is held, a ping at most this often (Anthropic itself pings idle streams). */
+const PING_EVERY_MS = 5000;
+const PING = `event: ping\ndata: {"type":"ping"}\n\n`;
 
 export interface AnthropicStreamOptions {
   /** Upstream model, for when the upstream's first event names none. */
@@ -65,6 +73,8 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   private startUsage: Partial<Usage> | undefined;
   private usage: Usage | undefined;
   private finish: { reason: FinishReason; stopSequence?: string } | undefined;
+  /** When the stream last wrote something while holding a tool's input. */
+  private lastWriteAt = 0;
 
   constructor(private readonly opts: AnthropicStreamOptions) {}
 
@@ -150,8 +160,12 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   private closeBlocks(): string {
     let out = "";
     if (this.open) {
+      if (this.open.toolIndex !== undefined) {
+        const tool = this.tools.get(this.open.toolIndex)!;
+        out += this.toolInputDelta(this.open.index, tool);
+        tool.state = "closed";
+      }
       out += blockStop(this.open.index);
-      if (this.open.toolIndex !== undefined) this.tools.get(this.open.toolIndex)!.state = "closed";
       this.open = undefined;
     }
     if (this.queued.length === 0) return out;
@@ -166,7 +180,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       tool.state = "closed";
       const index = this.nextIndex++;
       out += blockStart(index, toolBlock(tool));
-      if (tool.args !== "") out += blockDelta(index, jsonDelta(tool.args));
+      out += this.toolInputDelta(index, tool);
       out += blockStop(index);
     }
     this.queued = waiting;
@@ -189,12 +203,18 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     }
     if (known) this.queued.splice(this.queued.indexOf(toolIndex), 1);
     let out = this.closeBlocks();
-    const tool: ToolState = { state: "open", id, name, args: "" };
+    // Fragments that arrived before their start are kept.
+    const tool: ToolState = { state: "open", id, name, args: known?.args ?? "" };
     this.tools.set(toolIndex, tool);
-    out += this.openBlock("tool", toolBlock(tool), toolIndex);
-    // Fragments that arrived before their start.
-    if (known && known.args !== "") out += blockDelta(this.open!.index, jsonDelta(known.args));
-    return out;
+    this.lastWriteAt = Date.now();
+    return out + this.openBlock("tool", toolBlock(tool), toolIndex);
+  }
+
+  /** The tool's whole input as one delta, once it is known to be a JSON object (else this throws,
+   *  and the stream ends with the error naming the tool). */
+  private toolInputDelta(index: number, tool: ToolState): string {
+    toolInput(tool.name ?? "", tool.args);
+    return tool.args.trim() === "" ? "" : blockDelta(index, jsonDelta(tool.args));
   }
 
   private toolDelta(toolIndex: number, fragment: string): string {
@@ -205,10 +225,14 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       this.queued.push(toolIndex);
       return "";
     }
-    if (tool.state === "open") return blockDelta(this.open!.index, jsonDelta(fragment));
     // A closed block cannot be reopened on Anthropic's wire; a fragment arriving that late is lost.
-    if (tool.state === "queued") tool.args += fragment;
-    return "";
+    if (tool.state === "closed") return "";
+    tool.args += fragment;
+    if (tool.state !== "open") return "";
+    const now = Date.now();
+    if (now - this.lastWriteAt < PING_EVERY_MS) return "";
+    this.lastWriteAt = now;
+    return PING;
   }
 
   private finishFrames(): string {

@@ -1,4 +1,5 @@
 import type { GatewayError } from "../../core/errors";
+import { answerToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
 import type { ChatResponse, FinishReason, StreamEvent, Usage } from "../../core/types";
 import type { StreamEncoder } from "../http";
 import type { AnswerTimer, Clock, OllamaMetrics } from "./timing";
@@ -27,15 +28,12 @@ function doneReason(reason: FinishReason | undefined): "stop" | "length" {
   return reason === "length" ? "length" : "stop";
 }
 
-/** Ollama wants an arguments object; text that is not a JSON object (a model glitch) becomes `{}`. */
-function argumentsObject(text: string): Record<string, unknown> {
-  if (text.trim() === "") return {};
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
+/** Ollama wants an arguments object; text that is not a JSON object (a model glitch) cannot be
+ *  carried: the answer fails naming the tool, stream or not (never `{}`). */
+function argumentsObject(name: string, text: string): Record<string, unknown> {
+  const args = toolArgumentsObject(text);
+  if (!args) throw answerToolArgumentsError(name, text, "Ollama's tool_calls arguments");
+  return args;
 }
 
 /** The fields that close an answer: `done`, `done_reason`, token counts and durations. */
@@ -124,7 +122,7 @@ export class OllamaStreamEncoder implements StreamEncoder {
   private flushTools(): string {
     if (this.tools.size === 0) return "";
     const calls: OllamaToolCall[] = [];
-    for (const [index, c] of this.tools) calls.push({ id: c.id, function: { index, name: c.name, arguments: argumentsObject(c.args) } });
+    for (const [index, c] of this.tools) calls.push({ id: c.id, function: { index, name: c.name, arguments: argumentsObject(c.name, c.args) } });
     this.tools.clear();
     return this.line(`"message":{"role":"assistant","content":"","tool_calls":${JSON.stringify(calls)}}`);
   }
@@ -138,7 +136,7 @@ export function answerBody(res: ChatResponse, opts: OllamaAnswerOptions): Record
   for (const part of res.content) {
     if (part.type === "text") text += part.text;
     else if (part.type === "thinking") thinking += part.text;
-    else if (opts.shape === "chat") calls.push({ id: part.id, function: { index: calls.length, name: part.name, arguments: argumentsObject(part.arguments) } });
+    else if (opts.shape === "chat") calls.push({ id: part.id, function: { index: calls.length, name: part.name, arguments: argumentsObject(part.name, part.arguments) } });
   }
   const head = { model: opts.model, created_at: opts.clock.wallIso() };
   const tail = finalFields(res.finishReason, res.usage, opts.timer);

@@ -83,6 +83,9 @@ abstract class OpenAIStreamEncoder implements StreamEncoder {
 /** `chat.completion.chunk` stream. */
 export class ChatStreamEncoder extends OpenAIStreamEncoder {
   private sawToolCall = false;
+  /** Tool calls with no argument text yet: the whole answer says `"{}"` for them (core/fold.ts),
+   *  so the stream does too before it finishes. */
+  private argless = new Set<number>();
 
   constructor(meta: AnswerMeta, includeUsage: boolean) {
     super("chat.completion.chunk", meta, includeUsage);
@@ -104,19 +107,30 @@ export class ChatStreamEncoder extends OpenAIStreamEncoder {
         return ev.text ? this.delta(`{"reasoning_content":${JSON.stringify(ev.text)}}`) : "";
       case "tool_call_start":
         this.sawToolCall = true;
+        this.argless.add(ev.index);
         return this.delta(
           `{"tool_calls":[{"index":${ev.index},"id":${JSON.stringify(ev.id)},"type":"function","function":{"name":${JSON.stringify(ev.name)},"arguments":""}}]}`,
         );
       case "tool_call_delta":
-        return ev.arguments ? this.delta(`{"tool_calls":[{"index":${ev.index},"function":{"arguments":${JSON.stringify(ev.arguments)}}}]}`) : "";
+        if (!ev.arguments) return "";
+        this.argless.delete(ev.index);
+        return this.delta(this.argumentsDelta(ev.index, ev.arguments));
       default:
         // Signatures and redacted thinking have no OpenAI form.
         return "";
     }
   }
 
+  /** Arguments text as it came: an OpenAI client gets even text that is not JSON, as the whole answer does. */
+  private argumentsDelta(index: number, text: string): string {
+    return `{"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(text)}}}]}`;
+  }
+
   protected finishChunk(reason: OpenAIFinishReason): string {
-    return `${this.prefix}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${reason}"}]${this.close}`;
+    let out = "";
+    for (const index of this.argless) out += this.delta(this.argumentsDelta(index, "{}"));
+    this.argless.clear();
+    return `${out}${this.prefix}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${reason}"}]${this.close}`;
   }
 
   protected defaultFinish(): OpenAIFinishReason {

@@ -1,5 +1,6 @@
 import { lmrelayError } from "../../core/errors";
-import { ANTHROPIC_BETA_FIELD, type ChatRequest, type ContentPart, type DocumentPart, type ImagePart, type TextPart, type ToolResultPart } from "../../core/types";
+import { ANTHROPIC_BETA_FIELD, type ChatRequest, type ContentPart, type DocumentPart, type ImagePart, type TextPart, type ToolCallPart, type ToolResultPart } from "../../core/types";
+import { requestToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
 import { type AnthropicRules, anthropicControls, anthropicRulesFor } from "./rules";
 
 export { DEFAULT_MAX_TOKENS } from "./rules";
@@ -120,14 +121,11 @@ function documentBlock(p: DocumentPart): Block {
   return withCache({ type: "document", source }, p.cacheControl);
 }
 
-function parseToolInput(args: string): Json {
-  if (args.trim() === "") return {};
-  try {
-    const v = JSON.parse(args);
-    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
-  } catch {
-    return {};
-  }
+/** A tool call of the conversation as Anthropic's `input` object; other text is refused, never `{}`. */
+function parseToolInput(p: ToolCallPart): Json {
+  const input = toolArgumentsObject(p.arguments);
+  if (!input) throw requestToolArgumentsError(p.name, p.arguments, "Anthropic's tool_use input");
+  return input;
 }
 
 function resultBlock(p: ToolResultPart, id: string): Block {
@@ -152,7 +150,7 @@ function partToBlock(p: ContentPart, role: Turn["role"], ids: ToolIdMap): Block 
       if (p.redacted) return { type: "redacted_thinking", data: p.redacted };
       return p.signature ? { type: "thinking", thinking: p.text, signature: p.signature } : undefined;
     case "tool_call":
-      return role === "assistant" ? { type: "tool_use", id: ids.get(p.id), name: p.name, input: parseToolInput(p.arguments) } : undefined;
+      return role === "assistant" ? { type: "tool_use", id: ids.get(p.id), name: p.name, input: parseToolInput(p) } : undefined;
     case "tool_result":
       return resultBlock(p, ids.get(p.toolCallId));
   }

@@ -1,5 +1,6 @@
 import { lmrelayError } from "../../core/errors";
-import type { ChatRequest, ContentPart, ImagePart, ToolResultPart } from "../../core/types";
+import type { ChatRequest, ContentPart, ImagePart, ToolCallPart, ToolResultPart } from "../../core/types";
+import { requestToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
 import type { InlineImage } from "../images";
 import { FunctionNames } from "./names";
 import { toGeminiParameters, toGeminiSchema } from "../../core/gemini-schema";
@@ -56,15 +57,11 @@ function imagePart(img: ImagePart, inlined: ReadonlyMap<string, InlineImage>): G
   return { inlineData: { mimeType: got.mediaType, data: got.data } };
 }
 
-/** Arguments JSON text → object; anything that is not a JSON object becomes `{}` (Gemini needs an object). */
-function parseArgs(text: string): Record<string, unknown> {
-  if (!text.trim()) return {};
-  try {
-    const v = JSON.parse(text);
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? v : {};
-  } catch {
-    return {};
-  }
+/** A tool call of the conversation as Gemini's `args` object; other text is refused, never `{}`. */
+function parseArgs(p: ToolCallPart): Record<string, unknown> {
+  const args = toolArgumentsObject(p.arguments);
+  if (!args) throw requestToolArgumentsError(p.name, p.arguments, "Gemini's functionCall args");
+  return args;
 }
 
 /** `response` must be an object: a JSON object result is sent as is, other output under `output`
@@ -123,7 +120,7 @@ function encodeModelParts(parts: ContentPart[], ctx: EncodeCtx): GeminiPart[] {
     if (p.type === "text") {
       if (p.text) out.push({ text: p.text });
     } else if (p.type === "tool_call") {
-      const part: GeminiPart = { functionCall: { name: ctx.names.toWire(p.name), args: parseArgs(p.arguments), id: p.id } };
+      const part: GeminiPart = { functionCall: { name: ctx.names.toWire(p.name), args: parseArgs(p), id: p.id } };
       const signature = p.signature ?? ctx.signatureFor?.(p.id);
       if (signature) part.thoughtSignature = signature;
       out.push(part);

@@ -1,5 +1,6 @@
 import { lmrelayError } from "../../core/errors";
-import type { ChatRequest, ContentPart, ImagePart, Message, Reasoning, ToolResultPart } from "../../core/types";
+import type { ChatRequest, ContentPart, ImagePart, Message, Reasoning, ToolCallPart, ToolResultPart } from "../../core/types";
+import { requestToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
 
 // Canonical request → Ollama `/api/chat` body. Pure: images given by URL must have been downloaded
 // beforehand (`collectImageUrls` + a map url → base64), because Ollama only takes raw base64.
@@ -126,7 +127,7 @@ function encodeAssistant(m: Message, out: OllamaMessage[]): void {
     if (p.type === "text") {
       if (p.text) texts.push(p.text);
     } else if (p.type === "thinking" && p.text) thinking.push(p.text);
-    else if (p.type === "tool_call") calls.push({ id: p.id, function: { name: p.name, arguments: argumentsObject(p.arguments) } });
+    else if (p.type === "tool_call") calls.push({ id: p.id, function: { name: p.name, arguments: argumentsObject(p) } });
   }
   if (!texts.length && !thinking.length && !calls.length) return;
   const msg: OllamaMessage = { role: "assistant", content: texts.join("\n") };
@@ -193,13 +194,9 @@ function encodeToolResult(p: ToolResultPart, toolNames: ReadonlyMap<string, stri
   return msg;
 }
 
-/** Ollama wants the arguments as an object; canonical holds JSON text (possibly broken). */
-function argumentsObject(text: string): Record<string, unknown> {
-  if (!text) return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
+/** A tool call of the conversation as Ollama's `arguments` object; other text is refused, never `{}`. */
+function argumentsObject(p: ToolCallPart): Record<string, unknown> {
+  const args = toolArgumentsObject(p.arguments);
+  if (!args) throw requestToolArgumentsError(p.name, p.arguments, "Ollama's tool_calls arguments");
+  return args;
 }

@@ -15,7 +15,7 @@ describe("encodeMessage", () => {
         { type: "text", text: "Let me check." },
         { type: "text", text: "" },
         { type: "tool_call", id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' },
-        { type: "tool_call", id: "call.2/x", name: "broken", arguments: '{"city":' },
+        { type: "tool_call", id: "call.2/x", name: "noargs", arguments: "" },
       ],
       finishReason: "tool_calls",
       usage: { inputTokens: 500, outputTokens: 58, cacheReadTokens: 80, cacheWriteTokens: 8 },
@@ -30,7 +30,7 @@ describe("encodeMessage", () => {
         { type: "redacted_thinking", data: "opaque" },
         { type: "text", text: "Let me check." },
         { type: "tool_use", id: "call_1", name: "get_weather", input: { city: "Paris" } },
-        { type: "tool_use", id: "call_2_x", name: "broken", input: {} },
+        { type: "tool_use", id: "call_2_x", name: "noargs", input: {} },
       ],
       stop_reason: "tool_use",
       stop_sequence: null,
@@ -64,12 +64,11 @@ describe("stopReason (translation.md §6)", () => {
 });
 
 describe("tool helpers", () => {
-  test("toolInput parses objects only", () => {
-    expect(toolInput('{"a":1}')).toEqual({ a: 1 });
-    expect(toolInput("")).toEqual({});
-    expect(toolInput("not json")).toEqual({});
-    expect(toolInput("[1,2]")).toEqual({});
-    expect(toolInput("42")).toEqual({});
+  test("toolInput parses objects only; anything else is an error naming the tool, never {}", () => {
+    expect(toolInput("t", '{"a":1}')).toEqual({ a: 1 });
+    expect(toolInput("t", "")).toEqual({});
+    for (const bad of ["not json", "[1,2]", "42", '{"a":'])
+      expect(() => toolInput("lookup", bad)).toThrow(`lmrelay: the model called tool "lookup" with arguments that are not a JSON object (Anthropic's tool_use input must be an object): ${JSON.stringify(bad)}`);
   });
   test("toolUseId keeps valid ids, rewrites others stably, invents missing ones", () => {
     expect(toolUseId("toolu_01A-b")).toBe("toolu_01A-b");

@@ -93,8 +93,8 @@ describe("AnthropicStreamEncoder: exact event sequences", () => {
         text(1, "Checking.") +
         stop(1) +
         start(2, tool("toolu_A", "get_weather")) +
-        json(2, '{"city": "Pa') +
-        json(2, 'ris"}') +
+        // The input is held until its block closes, then sent whole (it must be a JSON object).
+        json(2, '{"city": "Paris"}') +
         stop(2) +
         start(3, tool("toolu_B", "now")) +
         json(3, "{}") +

@@ -105,17 +105,23 @@ describe("OllamaStreamEncoder: events → exact NDJSON lines", () => {
     ]);
   });
 
-  test("a tool call still open when the stream ends is flushed before the done line; bad JSON → {}", () => {
+  test("a tool call still open when the stream ends is flushed before the done line", () => {
     const lines = run(
       "chat",
       [
         [6, { type: "tool_call_start", index: 0, id: "c", name: "f" }],
-        [6, { type: "tool_call_delta", index: 0, arguments: "{not json" }],
+        [6, { type: "tool_call_delta", index: 0, arguments: '{"a":1}' }],
       ],
       7,
     );
-    expect(lines[0]).toBe(`${head}"message":{"role":"assistant","content":"","tool_calls":[{"id":"c","function":{"index":0,"name":"f","arguments":{}}}]},"done":false}`);
+    expect(lines[0]).toBe(`${head}"message":{"role":"assistant","content":"","tool_calls":[{"id":"c","function":{"index":0,"name":"f","arguments":{"a":1}}}]},"done":false}`);
     expect(lines[1]).toContain(`"done":true,"done_reason":"stop"`);
+  });
+
+  test("arguments that are not a JSON object are refused naming the tool, never sent as {}", () => {
+    expect(() => run("chat", [[6, { type: "tool_call_start", index: 0, id: "c", name: "f" }], [6, { type: "tool_call_delta", index: 0, arguments: "{not json" }]], 7)).toThrow(
+      `lmrelay: the model called tool "f" with arguments that are not a JSON object (Ollama's tool_calls arguments must be an object): "{not json"`,
+    );
   });
 
   test("usage from the start event is used when no usage event comes; no token → minimal durations", () => {

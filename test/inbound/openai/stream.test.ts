@@ -89,6 +89,8 @@ describe("ChatStreamEncoder: events → exact SSE", () => {
     expect(encodeAll(new ChatStreamEncoder(meta, true), [{ type: "tool_call_start", index: 0, id: "c", name: "f" }])).toBe(
       `data: ${F}[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}\n\n` +
         `data: ${F}[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":""}}]},"logprobs":null,"finish_reason":null}],"usage":null}\n\n` +
+        // A tool call with no argument text says "{}" before the finish, as the whole answer does.
+        `data: ${F}[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"logprobs":null,"finish_reason":null}],"usage":null}\n\n` +
         `data: ${F}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"tool_calls"}],"usage":null}\n\n` +
         `data: ${F}[],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}\n\n` +
         "data: [DONE]\n\n",
