@@ -26,7 +26,9 @@ export interface HealthEntry {
   cooldownUntil?: number;
   cooldownKind?: CooldownKind;
   cooldownReason?: string;
-  /** Consecutive 429s without a header: the exponential backoff step. */
+  /** Consecutive 429s without a stated wait: the exponential backoff step. A 429 whose wait the
+   *  provider stated resets it to 0, so a rate-limit cooldown at level 0 is a stated one
+   *  (`statedWait`), which also survives a restart through the store. */
   backoffLevel: number;
   /** Traffic comes back gradually from this instant (ms) after a cooldown ended. */
   rampFrom?: number;
@@ -99,11 +101,19 @@ export function rampShare(e: HealthEntry, now: number, rampMs: number): number {
   return 0.1 + (0.9 * Math.max(0, elapsed)) / rampMs;
 }
 
-/** Ends an expired cooldown; returns whether one is still running. */
+/** A rate-limit cooldown whose length the provider stated (`Retry-After`, its reset headers, a
+ *  retry delay in the body), rather than a backoff lmrelay chose. */
+export function statedWait(e: HealthEntry): boolean {
+  return e.cooldownKind === "rate_limited" && e.backoffLevel === 0;
+}
+
+/** Ends an expired cooldown; returns whether one is still running. A target back from a wait the
+ *  provider stated takes its full share at once: the provider said when it would serve again. Back
+ *  from a failure (an open circuit, a backoff, a spent quota) it ramps up (`rampShare`). */
 export function coolingDown(e: HealthEntry, now: number): boolean {
   if (e.cooldownUntil === undefined) return false;
   if (e.cooldownUntil > now) return true;
-  e.rampFrom = e.cooldownUntil;
+  e.rampFrom = statedWait(e) ? undefined : e.cooldownUntil;
   e.cooldownUntil = undefined;
   e.cooldownKind = undefined;
   e.cooldownReason = undefined;

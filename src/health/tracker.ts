@@ -242,7 +242,9 @@ export class HealthTracker {
       case "rate_limited": {
         observe(t, 1, true, now);
         const cap = Math.max(this.config.health.cooldownMs, BACKOFF_BASE_MS);
+        // A stated wait restarts the backoff (and marks the cooldown as stated: entry.ts `statedWait`).
         const ms = err.retryAfterMs ?? backoffMs(t.backoffLevel++, BACKOFF_BASE_MS, cap);
+        if (err.retryAfterMs !== undefined) t.backoffLevel = 0;
         this.coolDown(t, now + ms, "rate_limited", `rate-limited (${err.status})`);
         this.providerAnswered(providerId, now);
         return;
@@ -288,7 +290,11 @@ export class HealthTracker {
     const t = this.entry(providerId, key?.fingerprint ?? "-", model);
     t.remainingShare = remainingShare(limits);
     const spent = limits.filter((l) => l.remaining === 0 && l.resetMs);
-    if (spent.length) this.coolDown(t, now + Math.max(...spent.map((l) => l.resetMs!)), "rate_limited", `rate limit spent (${spent.map((l) => l.name).join(", ")})`);
+    if (spent.length) {
+      // The headers state when the limit resets: a stated wait (no ramp-up after it).
+      t.backoffLevel = 0;
+      this.coolDown(t, now + Math.max(...spent.map((l) => l.resetMs!)), "rate_limited", `rate limit spent (${spent.map((l) => l.name).join(", ")})`);
+    }
     this.dirty.add(t);
   }
 

@@ -31,7 +31,7 @@ const err = (kind: ConstructorParameters<typeof GatewayError>[0], status: number
   new GatewayError(kind, `x: failed ${status}`, { status, ...opts });
 
 describe("cooldowns", () => {
-  test("a 429 with Retry-After cools (provider, key, model) until then; then it is back, ramping up", () => {
+  test("a 429 with Retry-After cools (provider, key, model) until then; then it is back with its full share", () => {
     const { health, clock, a, k1, k2 } = setup();
     health.recordFailure("a", k1, "m", "rate_limited", err("rate_limited", 429, { retryAfterMs: 2000 }));
     const block = health.keyBlock("a", k1, "m");
@@ -43,10 +43,34 @@ describe("cooldowns", () => {
     expect(health.keyBlock("a", k1, "m")).toBeDefined();
     clock.advance(1);
     expect(health.keyBlock("a", k1, "m")).toBeUndefined();
+    // The provider said when it would serve again: no ramp-up after a stated wait.
+    expect(health.keyRamp("a", k1, "m")).toBe(1);
+  });
+
+  test("a limit the headers report spent (reset stated) is a stated wait too: full share when it resets", () => {
+    const { health, clock, k1 } = setup();
+    health.noteHeaders("a", k1, "m", new Headers({ "x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "3s" }));
+    expect(health.keyBlock("a", k1, "m")).toMatchObject({ kind: "rate_limited", until: clock.now + 3000 });
+    clock.advance(3000);
+    expect(health.keyBlock("a", k1, "m")).toBeUndefined();
+    expect(health.keyRamp("a", k1, "m")).toBe(1);
+  });
+
+  test("back from a backoff lmrelay chose (no stated wait): 10% at once, rising linearly to 100% over min(cooldownMs, 60 s)", () => {
+    const { health, clock, k1 } = setup();
+    health.recordFailure("a", k1, "m", "rate_limited", err("rate_limited", 429));
+    clock.advance(health.keyBlock("a", k1, "m")!.until! - clock.now);
+    expect(health.keyBlock("a", k1, "m")).toBeUndefined();
     expect(health.keyRamp("a", k1, "m")).toBeCloseTo(0.1);
     clock.advance(5000);
     expect(health.keyRamp("a", k1, "m")).toBeCloseTo(0.55);
     clock.advance(5000);
+    expect(health.keyRamp("a", k1, "m")).toBe(1);
+    // A stated wait after backoffs: the backoff restarts and the return is at full share again.
+    health.recordFailure("a", k1, "m", "rate_limited", err("rate_limited", 429));
+    health.recordFailure("a", k1, "m", "rate_limited", err("rate_limited", 429, { retryAfterMs: 60_000 }));
+    clock.advance(60_000);
+    expect(health.keyBlock("a", k1, "m")).toBeUndefined();
     expect(health.keyRamp("a", k1, "m")).toBe(1);
   });
 
