@@ -17,6 +17,7 @@ import { type AttemptEnv, AttemptsFailed, type AttemptSuccess, runAttempts } fro
 import { type Capability, CapabilityBook, requestNeeds, withoutThinking } from "./capabilities";
 import type { Catalog } from "./catalog";
 import { type Resolution, resolveCandidates, routableNames } from "./candidates";
+import { countInputTokens } from "./count";
 import { type AttemptRecord, explainHeaders, triedCount } from "./explain";
 import { policyFor } from "./failover";
 import { OLLAMA_FIRST_BYTE_FACTOR } from "./idle";
@@ -24,7 +25,7 @@ import { KeyPool } from "./keypool";
 import { routeCandidates, type RoutePlan } from "./pipeline";
 import { isFree } from "./plan";
 import { StrategyState } from "./strategy";
-import { type ChatOutcome, type EmbedOutcome, ESTIMATED_HEADER, type Gateway, type RequestContext, type TokenCount } from "./types";
+import { type ChatOutcome, type EmbedOutcome, type Gateway, type RequestContext, type TokenCount } from "./types";
 import { routeRequestOf } from "./userroute";
 
 // The router's front door: resolve the model, admit the client, plan and order the candidates,
@@ -161,8 +162,12 @@ export class RelayGateway implements Gateway {
     else if (state.error && state.error.code !== "client_closed") this.health.recordFailure(provider.id, key, model, policyFor(state.error).health, state.error);
   }
 
-  async countTokens(req: ChatRequest, _ctx: RequestContext): Promise<TokenCount> {
-    return { tokens: estimatePromptTokens(req), estimated: true, headers: { [ESTIMATED_HEADER]: "true" } };
+  /** The resolved upstream's own count where its wire format has one, else the flagged estimate (count.ts). */
+  async countTokens(req: ChatRequest, ctx: RequestContext): Promise<TokenCount> {
+    const config = this.deps.config();
+    this.adoptConfig(config);
+    const { candidates } = resolveCandidates(config, this.deps.catalog, req.model);
+    return countInputTokens({ config, health: this.health, log: this.deps.log }, req, ctx, candidates);
   }
 
   async embed(req: EmbedRequest, ctx: RequestContext): Promise<EmbedOutcome> {

@@ -193,3 +193,15 @@ function refuseForModel(b: Json): string | undefined {
     return "`temperature` and `top_p` cannot both be specified for this model. Please use only one.";
   return undefined;
 }
+
+/** The fields `POST /v1/messages/count_tokens` takes (MessageCountTokensParams in the official SDK);
+ *  anything else — `max_tokens`, `stream`, sampling — is refused as the API refuses extra inputs. */
+const COUNT_TOKENS_FIELDS = new Set(["model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "cache_control", "speed"]);
+
+export function validateCountTokensRequest(body: unknown): string | undefined {
+  if (!body || typeof body !== "object" || Array.isArray(body)) return "Input should be a valid dictionary";
+  for (const k of Object.keys(body)) if (!COUNT_TOKENS_FIELDS.has(k)) return `${k}: Extra inputs are not permitted`;
+  // Otherwise the same rules as a Messages body; with no max_tokens there, thinking's budget has no
+  // upper bound to stay under.
+  return validateMessagesRequest({ ...body, max_tokens: Number.MAX_SAFE_INTEGER });
+}

@@ -1,4 +1,4 @@
-import { validateMessagesRequest } from "./anthropic-validate";
+import { validateCountTokensRequest, validateMessagesRequest } from "./anthropic-validate";
 import { type FakeReply, type FakeState, type FakeUpstream, type RecordedRequest, applyFault, chunkedBody, fakeControls, record } from "./common";
 
 // A fake Anthropic Messages API on 127.0.0.1: the real wire format (JSON answers and the full SSE
@@ -159,6 +159,16 @@ async function messages(rec: RecordedRequest, state: FakeState & { replyWith: An
   });
 }
 
+/** `count_tokens`: `{ input_tokens }` — a reply's `usage.input`, else the prompt's characters / 3
+ *  (not lmrelay's estimate, so tests can tell the two apart). */
+function countTokens(rec: RecordedRequest, r: AnthropicFakeReply): Response {
+  const problem = validateCountTokensRequest(rec.body);
+  if (problem) return errorResponse(400, "invalid_request_error", problem);
+  const b = rec.body as Json;
+  const input = r.usage?.input ?? Math.max(1, Math.ceil(JSON.stringify([b.system ?? "", b.messages, b.tools ?? []]).length / 3));
+  return Response.json({ input_tokens: input }, { headers: { "request-id": nextId("req") } });
+}
+
 function modelList(models: string[], query: URLSearchParams): Response {
   const limit = Math.min(1000, Math.max(1, Number(query.get("limit") ?? 20) || 20));
   const after = query.get("after_id");
@@ -191,6 +201,7 @@ export async function startAnthropicFake(opts: AnthropicFakeOptions = {}): Promi
       if (!key || !keys.has(key)) return errorResponse(401, "authentication_error", "invalid x-api-key");
       const url = new URL(request.url);
       if (request.method === "POST" && url.pathname === "/v1/messages") return messages(rec, state, fault?.cutAfter);
+      if (request.method === "POST" && url.pathname === "/v1/messages/count_tokens") return countTokens(rec, state.replyWith);
       if (request.method === "GET" && url.pathname === "/v1/models") return modelList(fake.models, url.searchParams);
       return errorResponse(404, "not_found_error", `Not found: ${request.method} ${url.pathname}`);
     },

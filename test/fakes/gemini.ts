@@ -163,6 +163,34 @@ function embedAnswer(method: string, model: string, body: Json): Response {
   return json({ embeddings });
 }
 
+/**
+ * `models.countTokens` (Gemini API reference): either `contents` or a whole `generateContentRequest`,
+ * not both; the latter names its model (`models/{model}`, as in the URL) and is checked like a
+ * generateContent body. Answers `totalTokens` and its per-modality `promptTokensDetails`; a reply's
+ * `usage.input` sets the count, else the prompt's characters / 3 (not lmrelay's estimate, so tests
+ * can tell the two apart).
+ */
+function countAnswer(model: string, body: Json, r: GeminiFakeReply): Response {
+  const known = new Set(["contents", "generateContentRequest"]);
+  for (const k of Object.keys(body)) if (!known.has(k)) return geminiError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. Unknown name "${k}": Cannot find field.`);
+  if ((body.contents === undefined) === (body.generateContentRequest === undefined))
+    return geminiError(400, "INVALID_ARGUMENT", "* CountTokensRequest: exactly one of contents and generate_content_request must be set");
+  let prompt: Json;
+  if (body.generateContentRequest !== undefined) {
+    const { model: named, ...rest } = body.generateContentRequest as Json;
+    if (named !== `models/${model}`) return geminiError(400, "INVALID_ARGUMENT", `* GenerateContentRequest.model: the model must be models/${model}, as in the URL`);
+    const problem = validateGenerateContent(rest, model);
+    if (problem) return geminiError(400, "INVALID_ARGUMENT", problem);
+    prompt = rest;
+  } else {
+    const problem = validateGenerateContent({ contents: body.contents }, model);
+    if (problem) return geminiError(400, "INVALID_ARGUMENT", problem);
+    prompt = { contents: body.contents };
+  }
+  const total = r.usage?.input ?? Math.max(1, Math.ceil(JSON.stringify(prompt).length / 3));
+  return json({ totalTokens: total, promptTokensDetails: [{ modality: "TEXT", tokenCount: total }] });
+}
+
 function modelInfo(name: string): Json {
   const methods = name.includes("embedding")
     ? ["embedContent", "countTextTokens", "countTokens", "asyncBatchEmbedContent"]
@@ -219,6 +247,7 @@ export async function startGeminiFake(opts: GeminiFakeOptions = {}): Promise<Gem
         return geminiError(404, "NOT_FOUND", `models/${model} is not found for API version v1beta, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`);
       if (rec.body === undefined || typeof rec.body === "string") return geminiError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
       if (method === "embedContent" || method === "batchEmbedContents") return embedAnswer(method, model, rec.body);
+      if (method === "countTokens") return countAnswer(model, rec.body, state.replyWith);
       if (method !== "generateContent" && method !== "streamGenerateContent") return geminiError(404, "NOT_FOUND", `Method not found: ${method}`);
 
       const problem = validateGenerateContent(rec.body, model);

@@ -7,8 +7,9 @@ import { encodeAnthropicRequest } from "./encode";
 import { classifyAnthropicError } from "./errors";
 import { anthropicRulesFor } from "./rules";
 
-// The Anthropic Messages upstream: POST {baseUrl}/v1/messages, x-api-key + anthropic-version.
-// Anthropic has no embeddings endpoint, so `embed` stays undefined.
+// The Anthropic Messages upstream: POST {baseUrl}/v1/messages, x-api-key + anthropic-version, and
+// its token counter POST {baseUrl}/v1/messages/count_tokens. Anthropic has no embeddings endpoint,
+// so `embed` stays undefined.
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 const MAX_MODEL_PAGES = 20;
@@ -70,6 +71,25 @@ function withAdjusted(reply: ChatReply, adjusted: string[]): ChatReply {
   return reply;
 }
 
+/** The fields `count_tokens` takes: a Messages body without `max_tokens`, sampling, `stream` or
+ *  `metadata`, which it refuses as extra inputs (MessageCountTokensParams in the official SDK). */
+const COUNT_FIELDS = ["model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "cache_control"];
+
+/** The upstream's own count of the request's input tokens. */
+async function countTokens(req: ChatRequest, call: UpstreamCall): Promise<number> {
+  const { provider, key, model } = call.target;
+  const ep = endpointOf(call);
+  const { body, beta } = encodeAnthropicRequest(req, model);
+  const countBody: Record<string, unknown> = {};
+  for (const field of COUNT_FIELDS) if (body[field] !== undefined) countBody[field] = body[field];
+  const res = await postJson(ep, `${provider.baseUrl}/v1/messages/count_tokens`, baseHeaders(provider, key, beta), countBody, classifyAnthropicError);
+  const json = await readJson(ep, res);
+  const tokens = json?.input_tokens;
+  if (typeof tokens !== "number" || !Number.isFinite(tokens) || tokens < 0)
+    throw upstreamError(ep, "upstream_error", "count_tokens answer has no input_tokens number", { code: "bad_response" });
+  return tokens;
+}
+
 async function* replay(events: StreamEvent[]): AsyncGenerator<StreamEvent> {
   yield* events;
 }
@@ -91,4 +111,4 @@ async function listModels(provider: ResolvedProvider, key: ResolvedKey | undefin
   return ids;
 }
 
-export const anthropicAdapter: UpstreamAdapter = { type: "anthropic", chat, listModels };
+export const anthropicAdapter: UpstreamAdapter = { type: "anthropic", chat, countTokens, listModels };

@@ -64,6 +64,28 @@ async function chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
   return { events: fromArray(decodeGeminiResponse(ctx, await readJson(ep, res))), headers: res.headers, ...extra };
 }
 
+/** The upstream's own count of the request's input tokens: `models/{m}:countTokens` with the whole
+ *  `generateContentRequest` (so the system instruction and tools count too; Gemini API reference,
+ *  models.countTokens). */
+async function countTokens(req: ChatRequest, call: UpstreamCall): Promise<number> {
+  const { provider, key, model } = call.target;
+  const ep = endpointOf(call);
+  const inlined = await inlineImages(req, call);
+  const { body } = encodeGeminiRequest(req, { inlined, signatureFor: (id) => thoughtSignatures.recall(id) });
+  const name = model.includes("/") ? model : `models/${model}`;
+  const generateContentRequest: Record<string, unknown> = { model: name, contents: body.contents };
+  if (body.systemInstruction) generateContentRequest.systemInstruction = body.systemInstruction;
+  if (body.tools) generateContentRequest.tools = body.tools;
+  if (body.toolConfig) generateContentRequest.toolConfig = body.toolConfig;
+  const res = await postJson(ep, `${apiBase(provider)}/${resource(model)}:countTokens`, headersFor(provider, key), { generateContentRequest }, classifyGeminiError);
+  const tokens = (await readJson(ep, res))?.totalTokens;
+  // proto3 JSON leaves a zero count out.
+  if (tokens === undefined) return 0;
+  if (typeof tokens !== "number" || !Number.isFinite(tokens) || tokens < 0)
+    throw upstreamError(ep, "upstream_error", "countTokens answer has no totalTokens number", { code: "bad_response" });
+  return tokens;
+}
+
 function vectorOf(e: unknown): number[] | undefined {
   const values = (e as { values?: unknown } | undefined)?.values;
   return Array.isArray(values) ? (values as number[]) : undefined;
@@ -146,4 +168,4 @@ async function listModelDetails(provider: ResolvedProvider, key: ResolvedKey | u
   return models;
 }
 
-export const geminiAdapter: UpstreamAdapter = { type: "gemini", chat, embed, listModels, listModelDetails };
+export const geminiAdapter: UpstreamAdapter = { type: "gemini", chat, countTokens, embed, listModels, listModelDetails };

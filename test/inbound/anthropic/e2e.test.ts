@@ -203,11 +203,13 @@ describe("through a fake Anthropic", () => {
 });
 
 describe("count_tokens and models", () => {
-  test("count_tokens answers the lmrelay estimate, at both prefixes", async () => {
+  test("count_tokens for an upstream without a counter answers the lmrelay estimate, flagged, at both prefixes", async () => {
     const body = { model: "echo/echo-1", system: "Be brief.", messages: [{ role: "user" as const, content: "How many tokens is this sentence?" }] };
     const want = estimatePromptTokens(decodeMessagesRequest(body, { requireMaxTokens: false }));
     expect(want).toBeGreaterThan(0);
-    expect(await client.messages.countTokens(body)).toEqual({ input_tokens: want } as never);
+    const { data, response } = await client.messages.countTokens(body).withResponse();
+    expect(data).toEqual({ input_tokens: want } as never);
+    expect(response.headers.get("x-lmrelay-estimated")).toBe("true");
     const prefixed = new Anthropic({ apiKey: CLIENT_KEY, baseURL: `${gw.url}/anthropic`, maxRetries: 0 });
     expect(await prefixed.messages.countTokens(body)).toEqual({ input_tokens: want } as never);
   });
