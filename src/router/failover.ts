@@ -152,14 +152,14 @@ export function exhaustedError(records: AttemptRecord[], lastError: GatewayError
     const retryAfterMs = untils.length === skipped.length && untils.length ? Math.max(0, Math.min(...untils) - now) : undefined;
     const why = skipped.length ? `: ${describeAttempts(skipped)}` : " (all candidates are filtered out or unavailable)";
     const disabled = skipped.length > 0 && skipped.every((s) => s.reason?.startsWith(KEY_DISABLED_REASON));
-    if (disabled) return lmrelayError("unavailable", `${rejectedKeys(skipped)}${why}`, { code: "upstream_key_rejected" });
+    if (disabled) return lmrelayError("unavailable", `${rejectedKeys(skipped)}${why}`, { code: "upstream_key_rejected", headers: NO_RETRY });
     return lmrelayError("unavailable", `no upstream could be tried for this request${why}`, { retryAfterMs });
   }
   // An upstream's 401/403 is about lmrelay's key, never the client's: passed on as it is, a client
   // such as Claude Code would take it for its own bad login. So it is never the "single upstream
   // tried" answer below, and when key rejections are all that happened the message says so.
   if (!timedOut && tried.every((r) => r.reason === "auth"))
-    return lmrelayError("upstream_error", `${rejectedKeys(tried)}: ${describeAttempts(records)}`, { status: 502, code: "upstream_key_rejected" });
+    return lmrelayError("upstream_error", `${rejectedKeys(tried)}: ${describeAttempts(records)}`, { status: 502, code: "upstream_key_rejected", headers: NO_RETRY });
   // With a single upstream tried, its own answer is the most faithful one: status, message
   // (prefixed by the provider id), Retry-After. x-lmrelay-route still tells the whole story.
   if (tried.length === 1 && !timedOut && lastError?.provider) return lastError;
@@ -169,6 +169,10 @@ export function exhaustedError(records: AttemptRecord[], lastError: GatewayError
   if (tried.every((a) => a.status === 503 || a.status === 529)) return lmrelayError("overloaded", summary, { retryAfterMs: lastError?.retryAfterMs });
   return lmrelayError("upstream_error", summary, { status: 502 });
 }
+
+/** A rejected key stays disabled until the config reloads: a client retrying at once (SDKs retry
+ *  5xx; they obey this header first) would only be refused again. */
+const NO_RETRY = { "x-should-retry": "false" };
 
 /** `upstream a rejected its key`, `upstream a rejected its keys`, `upstreams a, b rejected their keys`. */
 function rejectedKeys(records: AttemptRecord[]): string {

@@ -68,6 +68,7 @@ describe("Anthropic error answers say whether to retry", () => {
     ["429 over a limit", "true", lmrelayError("rate_limited", "over rpm", { retryAfterMs: 2000 }), 429],
     ["529 upstream overloaded", "true", new GatewayError("overloaded", "claude: Overloaded", { status: 529, provider: "claude" }), 529],
     ["503 no candidate left", "true", lmrelayError("unavailable", "every candidate failed"), 503],
+    ["502 upstream rejected its key (the error says so)", "false", lmrelayError("upstream_error", "upstream a rejected its key", { status: 502, headers: { "x-should-retry": "false" } }), 502],
   ] as const)("%s → x-should-retry: %s", (_label, retry, err, status) => {
     const res = anthropicErrorResponse(err, "req_1");
     expect(res.status).toBe(status);

@@ -28,6 +28,8 @@ export interface SdkFailure {
   message: string;
   /** OpenAI `error.type`, Anthropic `error.error.type`; undefined for Ollama (its errors have none). */
   type?: string;
+  /** Response headers, where the SDK keeps them (OpenAI, Anthropic). */
+  headers?: Headers;
 }
 
 export interface SdkCall {
@@ -168,11 +170,11 @@ function ollamaClient(baseUrl: string, apiKey: string): SdkClient {
 export function sdkFailure(e: unknown): SdkFailure {
   if (e instanceof OpenAI.APIError) {
     const body = e.error as { type?: string; message?: string } | undefined;
-    return { status: e.status ?? 0, message: body?.message ?? e.message, type: body?.type };
+    return { status: e.status ?? 0, message: body?.message ?? e.message, type: body?.type, headers: e.headers ?? undefined };
   }
   if (e instanceof Anthropic.APIError) {
     const body = e.error as { error?: { type?: string; message?: string } } | undefined;
-    return { status: e.status ?? 0, message: body?.error?.message ?? e.message, type: body?.error?.type };
+    return { status: e.status ?? 0, message: body?.error?.message ?? e.message, type: body?.error?.type, headers: e.headers ?? undefined };
   }
   const o = e as { name?: string; status_code?: number; error?: string; message?: string };
   if (o?.name === "ResponseError") return { status: o.status_code ?? 0, message: o.error ?? o.message ?? "" };

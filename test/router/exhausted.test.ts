@@ -35,3 +35,27 @@ test("a deadline that passed is a 504 even with one attempt; nothing tried is a 
   expect(err.status).toBe(504);
   expect(exhaustedError([], undefined, false).status).toBe(503);
 });
+
+test("an upstream's 401/403 never comes back as it was: 502 'rejected its key', 503 once every key is disabled", () => {
+  const denied = new GatewayError("authentication", "a: invalid x-api-key", { provider: "a", status: 401 });
+  const one = exhaustedError([{ ...failed("a", 401, "a: invalid x-api-key"), reason: "auth" }], denied, false);
+  expect([one.status, one.kind]).toEqual([502, "upstream_error"]);
+  expect(one.message).toBe("lmrelay: upstream a rejected its key: a/m: 401 a: invalid x-api-key");
+  expect(one.headers?.["x-should-retry"]).toBe("false");
+  const two = exhaustedError(
+    [
+      { ...failed("a", 401, "x"), reason: "auth" },
+      { ...failed("b", 403, "y"), reason: "auth" },
+    ],
+    denied,
+    false,
+  );
+  expect(two.message).toStartWith("lmrelay: upstreams a, b rejected their keys: ");
+  const skipped: AttemptRecord = { outcome: "skipped", provider: "a", model: "m", key: "k", status: 0, reason: "key disabled until reload (401)" };
+  const none = exhaustedError([skipped], undefined, false);
+  expect([none.status, none.kind]).toEqual([503, "unavailable"]);
+  expect(none.message).toBe("lmrelay: upstream a rejected its key: a/m[k]: skipped, key disabled until reload (401)");
+  // A rejection beside another failure: the usual 502 listing both.
+  const mixed = exhaustedError([{ ...failed("a", 401, "x"), reason: "auth" }, { ...failed("b", 500, "b: boom"), reason: "server_error" }], undefined, false);
+  expect(mixed.message).toStartWith("lmrelay: all 2 attempts failed: ");
+});

@@ -82,6 +82,8 @@ describe("an upstream 401/403 is never the client's own authentication error", (
         const client = sdkClient(name, gw.url);
         const first = await sdkFails(client, { model: "solo", stream: name !== "anthropic" });
         expect(first.status).toBe(502);
+        // Retrying cannot help until the config reloads: SDKs (and Claude Code) are told so.
+        if (name !== "ollama") expect(first.headers!.get("x-should-retry")).toBe("false");
         expect(first.message).toStartWith("lmrelay: upstream a rejected its key");
         expect(first.message).toContain("401");
         if (name !== "ollama") expect(first.type).not.toMatch(/authentication|permission|invalid_api_key/);

@@ -62,7 +62,8 @@ export function anthropicErrorResponse(err: GatewayError, requestId: string): Re
   }
   const status = anthropicErrorStatus(err);
   // Anthropic's SDKs obey this before their own status rules, and Claude Code, left to itself,
-  // retries even a 401 ten times with backoff (about a minute) before giving up.
-  headers["x-should-retry"] = String(status === 408 || status === 409 || status === 429 || status >= 500);
+  // retries even a 401 ten times with backoff (about a minute) before giving up. An error that says
+  // it itself (a rejected upstream key, a spent budget) keeps its word.
+  headers["x-should-retry"] ??= String(status === 408 || status === 409 || status === 429 || status >= 500);
   return new Response(JSON.stringify(anthropicErrorBody(err, requestId)), { status, headers });
 }
