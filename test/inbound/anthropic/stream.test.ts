@@ -214,4 +214,25 @@ describe("AnthropicStreamEncoder through streamBody", () => {
     }
     expect(await body(events())).toBe(messageStart() + frame({ type: "error", error: { type: "api_error", message: "up: broken stream" }, request_id: "req_9" } as never));
   });
+
+  test("a tool input that is not a JSON object: the error event names the tool, nothing of it was sent, the upstream is released", async () => {
+    let released = false;
+    async function* events(): AsyncGenerator<StreamEvent> {
+      try {
+        yield begin;
+        yield { type: "tool_call_start", index: 0, id: "toolu_1", name: "lookup" };
+        yield { type: "tool_call_delta", index: 0, arguments: "{'word': " };
+        yield { type: "tool_call_delta", index: 0, arguments: "'cat'}" };
+        yield { type: "finish", reason: "tool_calls" };
+        yield used(3, 4);
+      } finally {
+        released = true;
+      }
+    }
+    const message = `lmrelay: the model called tool "lookup" with arguments that are not a JSON object (Anthropic's tool_use input must be an object): "{'word': 'cat'}"`;
+    expect(await body(events())).toBe(
+      messageStart() + start(0, tool("toolu_1", "lookup")) + frame({ type: "error", error: { type: "api_error", message }, request_id: "req_9" } as never),
+    );
+    expect(released).toBe(true);
+  });
 });
