@@ -93,3 +93,21 @@ export function kindForStatus(status: number): ErrorKind {
   if (status >= 500) return "upstream_error";
   return "invalid_request";
 }
+
+/**
+ * What a client is told of an error. An upstream's 401/403 (or a spelling of it such as Gemini's
+ * `API_KEY_INVALID`) is about lmrelay's key for that upstream, never the client's own: relayed as
+ * it is, a client such as Claude Code reads `authentication_error` as its own bad login. The
+ * router turns such failures before an answer into `rejected its key` errors; this covers one an
+ * upstream reports inside an answer.
+ */
+export function clientFacing(err: GatewayError): GatewayError {
+  if (!err.provider || (err.kind !== "authentication" && err.kind !== "permission")) return err;
+  return lmrelayError("upstream_error", `upstream ${err.provider} rejected its key: ${err.message}`, {
+    status: 502,
+    code: "upstream_key_rejected",
+    provider: err.provider,
+    headers: { ...err.headers, "x-should-retry": "false" },
+    cause: err,
+  });
+}

@@ -1,4 +1,4 @@
-import { GatewayError, lmrelayError } from "../core/errors";
+import { clientFacing, GatewayError, lmrelayError } from "../core/errors";
 import { ResponseFolder, SettledAnswer } from "../core/fold";
 import type { ChatResponse, StreamEvent } from "../core/types";
 
@@ -121,7 +121,7 @@ export async function foldStream(events: AsyncIterable<StreamEvent>): Promise<Ch
   const folder = new ResponseFolder();
   const take = (ev: StreamEvent) => {
     folder.push(ev);
-    if (folder.error) throw folder.error;
+    if (folder.error) throw clientFacing(folder.error);
   };
   if (events instanceof SettledAnswer) for (const ev of events.events) take(ev);
   else for await (const ev of events) take(ev);
@@ -160,7 +160,7 @@ export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncode
             break;
           }
           if (r.value.type === "error") {
-            controller.write(enc.error(r.value.error));
+            controller.write(enc.error(clientFacing(r.value.error)));
             done = true;
             await it.return?.();
             break;
@@ -176,7 +176,7 @@ export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncode
         }
       } catch (e) {
         if (done) return;
-        controller.write(enc.error(toError(e)));
+        controller.write(enc.error(clientFacing(toError(e))));
         // An encoder that refuses the answer (a tool input the protocol cannot carry) ends it here:
         // the upstream request is released, not read on.
         done = true;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { LmrelayConfig } from "../../src/config/define";
+import { startAnthropicFake, FAKE_ANTHROPIC_KEY, type AnthropicFake } from "../fakes/anthropic";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai";
 import { CLIENTS, sdkClient, sdkFails } from "../helpers/sdk-clients";
 import { auditRows, withGateway } from "./support";
@@ -13,14 +14,15 @@ let a: OpenAIFake;
 let b: OpenAIFake;
 /** Where the redirecting upstream points: it must never be asked anything. */
 let canary: OpenAIFake;
+let claude: AnthropicFake;
 
 beforeAll(async () => {
-  [a, b, canary] = await Promise.all([startOpenAIFake(), startOpenAIFake(), startOpenAIFake()]);
+  [a, b, canary, claude] = await Promise.all([startOpenAIFake(), startOpenAIFake(), startOpenAIFake(), startAnthropicFake()]);
   b.reply({ text: "from b" });
 });
 
 afterAll(async () => {
-  await Promise.all([a.stop(), b.stop(), canary.stop()]);
+  await Promise.all([a.stop(), b.stop(), canary.stop(), claude.stop()]);
 });
 
 const M = "gpt-4o-mini";
@@ -106,5 +108,22 @@ describe("an upstream 401/403 is never the client's own authentication error", (
         if (name === "anthropic") expect(failure.type).toBe("api_error");
         if (name === "openai") expect(failure.type).not.toBe("permission_error");
       });
+  });
+
+  test("an authentication error an upstream sends inside its stream reaches no client as its own", async () => {
+    const cfg = { ...config(), providers: { ...config().providers, claude: { type: "anthropic" as const, baseUrl: claude.url, keys: [FAKE_ANTHROPIC_KEY], models: ["claude-haiku-4-5"] } } };
+    claude.reply({ midStreamError: { type: "authentication_error", message: "invalid x-api-key" } });
+    // A gateway each: the rejection disables the one key.
+    for (const name of CLIENTS)
+      await withGateway(cfg, async (gw) => {
+        const failure = await sdkFails(sdkClient(name, gw.url), { model: "claude/claude-haiku-4-5", stream: true });
+        expect(failure.message).toContain("upstream claude rejected its key");
+        expect(failure.message).toContain("invalid x-api-key");
+        expect(failure.status).not.toBe(401);
+        if (name !== "ollama") expect(failure.type ?? "").not.toMatch(/authentication|permission|invalid_api_key/);
+        const key = gw.runtime.config.providers.get("claude")!.keys[0]!;
+        expect(gw.runtime.health.keyBlock("claude", key, "claude-haiku-4-5")?.kind).toBe("disabled");
+      });
+    claude.reply({});
   });
 });

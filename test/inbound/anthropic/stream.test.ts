@@ -235,4 +235,18 @@ describe("AnthropicStreamEncoder through streamBody", () => {
     );
     expect(released).toBe(true);
   });
+
+  test("an upstream's own authentication error inside its answer reaches the client as a rejected key, not as its own", async () => {
+    async function* events(): AsyncGenerator<StreamEvent> {
+      yield begin;
+      yield { type: "text", text: "par" };
+      yield { type: "error", error: new GatewayError("authentication", "up: invalid x-api-key", { status: 401, provider: "up" }) };
+    }
+    expect(await body(events())).toBe(
+      messageStart() +
+        start(0, { type: "text", text: "" }) +
+        text(0, "par") +
+        frame({ type: "error", error: { type: "api_error", message: "lmrelay: upstream up rejected its key: up: invalid x-api-key" }, request_id: "req_9" } as never),
+    );
+  });
 });
