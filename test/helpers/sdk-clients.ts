@@ -178,8 +178,6 @@ export function sdkFailure(e: unknown): SdkFailure {
   }
   const o = e as { name?: string; status_code?: number; error?: string; message?: string };
   if (o?.name === "ResponseError") return { status: o.status_code ?? 0, message: o.error ?? o.message ?? "" };
-  // An error line inside an Ollama stream: the SDK throws a plain Error with its text.
-  if (e instanceof Error && !(e.name === "TypeError" || e.name === "ReferenceError")) return { status: 0, message: e.message };
   throw e;
 }
 
@@ -188,6 +186,8 @@ export async function sdkFails(client: SdkClient, call: SdkCall): Promise<SdkFai
   try {
     await client.chat(call);
   } catch (e) {
+    // An error line inside an Ollama stream: its SDK throws a plain Error with the line's text.
+    if (client.name === "ollama" && e instanceof Error && e.name === "Error") return { status: 0, message: e.message };
     return sdkFailure(e);
   }
   throw new Error(`${client.name} ${call.stream ? "stream" : "call"} to ${call.model} succeeded; a failure was expected`);
