@@ -263,3 +263,22 @@ describe("listModels", () => {
     expect(err.kind).toBe("authentication");
   });
 });
+
+describe("countTokens", () => {
+  test("POST /v1/messages/count_tokens with a count body only (no max_tokens, sampling, stream or metadata)", async () => {
+    fake.reply({ usage: { input: 321, output: 1 } });
+    const tokens = await anthropicAdapter.countTokens!(req({ stream: true, maxTokens: 100, temperature: 0.5, user: "u1", stop: ["x"] }), call());
+    expect(tokens).toBe(321);
+    const sent = fake.requests.at(-1)!;
+    expect(sent.path).toBe("/v1/messages/count_tokens");
+    expect(sent.headers["x-api-key"]).toBe(KEY);
+    expect(sent.headers["anthropic-version"]).toBe("2023-06-01");
+    expect(Object.keys(sent.body).sort()).toEqual(["messages", "model", "system"]);
+  });
+
+  test("a refusal is an error of the usual kind; a key the API does not know is an authentication error", async () => {
+    expect((await rejection(anthropicAdapter.countTokens!(req(), call({ key: "sk-ant-unknown" })))).kind).toBe("authentication");
+    fake.fail({ kind: "status", status: 529, body: anthropicErrorBody("overloaded_error", "Overloaded") });
+    expect((await rejection(anthropicAdapter.countTokens!(req(), call()))).kind).toBe("overloaded");
+  });
+});

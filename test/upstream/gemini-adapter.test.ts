@@ -292,3 +292,28 @@ describe("gemini embeddings and models", () => {
     }
   });
 });
+
+describe("countTokens", () => {
+  test("models/{m}:countTokens with the whole generateContentRequest (model named, system and tools included)", async () => {
+    fake.reply({ usage: { input: 55, output: 1 } });
+    const before = fake.requests.length;
+    const req = ask("count me", {
+      system: [{ type: "text", text: "Be brief." }],
+      tools: [{ name: "lookup", parameters: { type: "object", properties: { word: { type: "string" } } } }],
+      maxTokens: 50,
+      temperature: 0.2,
+    });
+    expect(await geminiAdapter.countTokens!(req, call())).toBe(55);
+    const sent = fake.requests.slice(before);
+    expect(sent.map((r) => r.path)).toEqual(["/v1beta/models/gemini-2.5-flash:countTokens"]);
+    expect(sent[0]!.headers["x-goog-api-key"]).toBe(FAKE_GEMINI_KEY);
+    expect(Object.keys(sent[0]!.body)).toEqual(["generateContentRequest"]);
+    expect(Object.keys(sent[0]!.body.generateContentRequest).sort()).toEqual(["contents", "model", "systemInstruction", "tools"]);
+    expect(sent[0]!.body.generateContentRequest.model).toBe("models/gemini-2.5-flash");
+    fake.reply({});
+  });
+
+  test("a key Google does not know is an authentication error (so the router disables it)", async () => {
+    expect((await rejection(geminiAdapter.countTokens!(ask("x"), call("gemini-2.5-flash", 1)))).kind).toBe("authentication");
+  });
+});
