@@ -1,4 +1,5 @@
 import type { GatewayError } from "../../core/errors";
+import { JsonObjectPrefix } from "../../core/jsonprefix";
 import { sseFrame } from "../../core/sse";
 import type { FinishReason, StreamEvent, Usage } from "../../core/types";
 import type { StreamEncoder } from "../http";
@@ -7,10 +8,12 @@ import { anthropicErrorBody } from "./errors";
 
 // Canonical events → Anthropic's SSE sequence: message_start, content blocks opened and closed
 // strictly in order, then message_delta (stop reason + final usage) and message_stop.
-// A tool's input is held until its block closes and sent as one `input_json_delta` once it is known
-// to be a JSON object: text that is not one fails the answer naming the tool, exactly as the whole
-// (non-stream) answer does, instead of reaching SDKs that parse every delta (and choke on it) or a
-// tool that would run with `{}`. While a long input is held, `ping` events keep the stream alive.
+// A tool's input streams as `input_json_delta` fragments only while it can still become a JSON
+// object; from the first fragment that rules that out, the rest is held. When the block closes the
+// whole input must be a JSON object: then what was held goes out, else the answer fails naming the
+// tool, exactly as the whole (non-stream) answer does — instead of reaching SDKs that parse every
+// delta (and choke on it) or a tool that would run with `{}`. While input is held, `ping` events
+// keep the stream alive.
 
 type OpenBlock = { kind: "text" | "thinking" | "tool"; index: number; toolIndex?: number; signed?: boolean };
 
@@ -18,8 +21,12 @@ interface ToolState {
   state: "open" | "queued" | "closed";
   id?: string;
   name?: string;
-  /** Argument fragments so far (sent when the block closes). */
+  /** Argument fragments so far. */
   args: string;
+  /** How much of `args` went out already (an open block's valid beginning). */
+  sent: number;
+  /** Checks an open block's input as it grows; undefined once it can no longer become an object. */
+  check?: JsonObjectPrefix;
 }
 
 /** While a tool's input is held, a ping at most this often (Anthropic itself pings idle streams). */
@@ -196,43 +203,58 @@ export class AnthropicStreamEncoder implements StreamEncoder {
         known.id = id;
         known.name = name;
       } else {
-        this.tools.set(toolIndex, { state: "queued", id, name, args: "" });
+        this.tools.set(toolIndex, { state: "queued", id, name, args: "", sent: 0 });
         this.queued.push(toolIndex);
       }
       return "";
     }
     if (known) this.queued.splice(this.queued.indexOf(toolIndex), 1);
     let out = this.closeBlocks();
-    // Fragments that arrived before their start are kept.
-    const tool: ToolState = { state: "open", id, name, args: known?.args ?? "" };
+    const tool: ToolState = { state: "open", id, name, args: "", sent: 0, check: new JsonObjectPrefix() };
     this.tools.set(toolIndex, tool);
+    out += this.openBlock("tool", toolBlock(tool), toolIndex);
     this.lastWriteAt = Date.now();
-    return out + this.openBlock("tool", toolBlock(tool), toolIndex);
+    // Fragments that arrived before their start.
+    return out + this.streamInput(tool, known?.args ?? "");
   }
 
-  /** The tool's whole input as one delta, once it is known to be a JSON object (else this throws,
-   *  and the stream ends with the error naming the tool). */
+  /** An open tool block's next fragment: sent while the input can still become a JSON object, held after. */
+  private streamInput(tool: ToolState, fragment: string): string {
+    if (fragment === "") return "";
+    tool.args += fragment;
+    const now = Date.now();
+    if (tool.check?.push(fragment)) {
+      tool.sent = tool.args.length;
+      this.lastWriteAt = now;
+      return blockDelta(this.open!.index, jsonDelta(fragment));
+    }
+    tool.check = undefined;
+    if (now - this.lastWriteAt < PING_EVERY_MS) return "";
+    this.lastWriteAt = now;
+    return PING;
+  }
+
+  /** What is left of the tool's input, once the whole is known to be a JSON object (else this
+   *  throws, and the stream ends with the error naming the tool). */
   private toolInputDelta(index: number, tool: ToolState): string {
     toolInput(tool.name ?? "", tool.args);
-    return tool.args.trim() === "" ? "" : blockDelta(index, jsonDelta(tool.args));
+    const rest = tool.args.slice(tool.sent);
+    tool.sent = tool.args.length;
+    return rest.trim() === "" ? "" : blockDelta(index, jsonDelta(rest));
   }
 
   private toolDelta(toolIndex: number, fragment: string): string {
     if (fragment === "") return "";
     const tool = this.tools.get(toolIndex);
     if (!tool) {
-      this.tools.set(toolIndex, { state: "queued", args: fragment });
+      this.tools.set(toolIndex, { state: "queued", args: fragment, sent: 0 });
       this.queued.push(toolIndex);
       return "";
     }
+    if (tool.state === "open") return this.streamInput(tool, fragment);
     // A closed block cannot be reopened on Anthropic's wire; a fragment arriving that late is lost.
-    if (tool.state === "closed") return "";
-    tool.args += fragment;
-    if (tool.state !== "open") return "";
-    const now = Date.now();
-    if (now - this.lastWriteAt < PING_EVERY_MS) return "";
-    this.lastWriteAt = now;
-    return PING;
+    if (tool.state === "queued") tool.args += fragment;
+    return "";
   }
 
   private finishFrames(): string {

@@ -93,8 +93,8 @@ describe("AnthropicStreamEncoder: exact event sequences", () => {
         text(1, "Checking.") +
         stop(1) +
         start(2, tool("toolu_A", "get_weather")) +
-        // The input is held until its block closes, then sent whole (it must be a JSON object).
-        json(2, '{"city": "Paris"}') +
+        json(2, '{"city": "Pa') +
+        json(2, 'ris"}') +
         stop(2) +
         start(3, tool("toolu_B", "now")) +
         json(3, "{}") +
@@ -248,5 +248,38 @@ describe("AnthropicStreamEncoder through streamBody", () => {
         text(0, "par") +
         frame({ type: "error", error: { type: "api_error", message: "lmrelay: upstream up rejected its key: up: invalid x-api-key" }, request_id: "req_9" } as never),
     );
+  });
+
+  test("a tool input streams while it can become a JSON object; held from the first fragment that cannot, then refused whole", async () => {
+    async function* events(): AsyncGenerator<StreamEvent> {
+      yield begin;
+      yield { type: "tool_call_start", index: 0, id: "toolu_1", name: "lookup" };
+      yield { type: "tool_call_delta", index: 0, arguments: '{"word": ' };
+      yield { type: "tool_call_delta", index: 0, arguments: '"cat", ' };
+      yield { type: "tool_call_delta", index: 0, arguments: "'n': 2}" };
+      yield { type: "finish", reason: "tool_calls" };
+    }
+    const message = `lmrelay: the model called tool "lookup" with arguments that are not a JSON object (Anthropic's tool_use input must be an object): ${JSON.stringify(`{"word": "cat", 'n': 2}`)}`;
+    expect(await body(events())).toBe(
+      messageStart() +
+        start(0, tool("toolu_1", "lookup")) +
+        json(0, '{"word": ') +
+        json(0, '"cat", ') +
+        frame({ type: "error", error: { type: "api_error", message }, request_id: "req_9" } as never),
+    );
+  });
+
+  test("an input cut short (a valid beginning, never finished) is refused too, not sent as a partial object", async () => {
+    async function* events(): AsyncGenerator<StreamEvent> {
+      yield begin;
+      yield { type: "tool_call_start", index: 0, id: "toolu_1", name: "lookup" };
+      yield { type: "tool_call_delta", index: 0, arguments: '{"word": "ca' };
+      yield { type: "finish", reason: "length" };
+    }
+    const out = await body(events());
+    expect(out).toContain(json(0, '{"word": "ca'));
+    expect(out).toContain('"type":"error"');
+    expect(out).toContain('called tool \\"lookup\\" with arguments that are not a JSON object');
+    expect(out).not.toContain("message_stop");
   });
 });
