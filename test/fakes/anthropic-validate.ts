@@ -194,8 +194,9 @@ function refuseForModel(b: Json): string | undefined {
   return undefined;
 }
 
-/** The fields `POST /v1/messages/count_tokens` takes (MessageCountTokensParams in the official SDK);
- *  anything else — `max_tokens`, `stream`, sampling — is refused as the API refuses extra inputs. */
+/** The fields `POST /v1/messages/count_tokens` takes (MessageCountTokensParams in the official
+ *  `@anthropic-ai/sdk`, docs.anthropic.com/en/api/messages-count-tokens); anything else —
+ *  `max_tokens`, `stream`, sampling, `metadata` — is refused as the API refuses extra inputs. */
 const COUNT_TOKENS_FIELDS = new Set(["model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "cache_control", "speed"]);
 
 export function validateCountTokensRequest(body: unknown): string | undefined {

@@ -164,9 +164,10 @@ function embedAnswer(method: string, model: string, body: Json): Response {
 }
 
 /**
- * `models.countTokens` (Gemini API reference): either `contents` or a whole `generateContentRequest`,
- * not both; the latter names its model (`models/{model}`, as in the URL) and is checked like a
- * generateContent body. Answers `totalTokens` and its per-modality `promptTokensDetails`; a reply's
+ * `models.countTokens` (Gemini API reference, ai.google.dev/api/tokens): either `contents` or a
+ * whole `generateContentRequest` — "you can either send Model + Contents or a
+ * generateContentRequest, but never both" —; the latter names its model (`models/{model}`, its
+ * required `model` field, as in the URL) and is checked like a generateContent body. Answers `totalTokens` and its per-modality `promptTokensDetails`; a reply's
  * `usage.input` sets the count, else the prompt's characters / 3 (not lmrelay's estimate, so tests
  * can tell the two apart).
  */
