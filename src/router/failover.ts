@@ -161,7 +161,8 @@ export function exhaustedError(records: AttemptRecord[], lastError: GatewayError
   if (!timedOut && tried.every((r) => r.reason === "auth"))
     return lmrelayError("upstream_error", `${rejectedKeys(tried)}: ${describeAttempts(records)}`, { status: 502, code: "upstream_key_rejected", headers: NO_RETRY });
   // With a single upstream tried, its own answer is the most faithful one: status, message
-  // (prefixed by the provider id), Retry-After. x-lmrelay-route still tells the whole story.
+  // (prefixed by the provider id), Retry-After. The audit row (and x-lmrelay-route, where it is
+  // shown) still tells the whole story.
   if (tried.length === 1 && !timedOut && lastError?.provider) return lastError;
   const summary = `all ${tried.length} attempt${tried.length > 1 ? "s" : ""} failed: ${describeAttempts(records)}`;
   if (timedOut) return lmrelayError("timeout", `request timed out; ${summary}`);
