@@ -1,4 +1,5 @@
 import Anthropic from "@anthropic-ai/sdk";
+import { GoogleGenAI } from "@google/genai";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { LmrelayConfig } from "../../src/config/define";
 import { startAnthropicFake, FAKE_ANTHROPIC_KEY, type AnthropicFake } from "../fakes/anthropic";
@@ -123,6 +124,22 @@ describe("count_tokens", () => {
       expect(refused).toBeInstanceOf(Anthropic.PermissionDeniedError);
       const unknown = await narrow.messages.countTokens(body("no-such-model")).catch((e) => e);
       expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    });
+  });
+
+  test("a Gemini client's countTokens takes the same path: an Anthropic or Gemini upstream counts, else the flagged estimate", async () => {
+    await withGateway(config(), async (gw) => {
+      const ai = new GoogleGenAI({ apiKey: "none", httpOptions: { baseUrl: gw.url } });
+      const ask = (model: string) => ({ model, contents: "How many tokens is this?" });
+      expect((await ai.models.countTokens(ask("sonnet"))).totalTokens).toBe(4242);
+      expect((await ai.models.countTokens(ask("flash"))).totalTokens).toBe(777);
+      const estimated = await fetch(`${gw.url}/v1beta/models/plain:countTokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-goog-api-key": "none" },
+        body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "How many tokens is this?" }] }] }),
+      });
+      expect(((await estimated.json()) as { totalTokens: number }).totalTokens).toBeGreaterThan(0);
+      expect(estimated.headers.get("x-lmrelay-estimated")).toBe("true");
     });
   });
 });

@@ -1,3 +1,4 @@
+import { GoogleGenAI } from "@google/genai";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { LmrelayConfig } from "../../src/config/define";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai";
@@ -64,4 +65,29 @@ describe("tool arguments that are not a JSON object", () => {
         up.reply({});
       });
     });
+
+  test("Gemini client (@google/genai): `args` must be an object, so the answer fails naming the function, stream and not", async () => {
+    await withGateway(withUp(), async (gw) => {
+      const ai = new GoogleGenAI({ apiKey: "none", httpOptions: { baseUrl: gw.url } });
+      const ask = { model: "tooly", contents: "look up cat", config: { tools: [{ functionDeclarations: [{ name: "lookup", parametersJsonSchema: { type: "object", properties: { word: { type: "string" } } } }] }] } };
+      up.reply({ toolCalls: [{ id: "call_1", name: "lookup", arguments: {}, rawArguments: BROKEN }] });
+      const expected = `lmrelay: the model called tool "lookup" with arguments that are not a JSON object (Gemini's functionCall args must be an object): ${JSON.stringify(BROKEN)}`;
+      const whole = await ai.models.generateContent(ask).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(whole?.message).toContain(JSON.stringify(expected).slice(1, -1));
+      const streamed = await (async () => {
+        try {
+          for await (const _ of await ai.models.generateContentStream(ask));
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(streamed?.message).toContain(JSON.stringify(expected).slice(1, -1));
+      up.reply({ toolCalls: [{ id: "call_3", name: "lookup", arguments: { word: "cat" } }] });
+      expect((await ai.models.generateContent(ask)).functionCalls?.[0]?.args).toEqual({ word: "cat" });
+      up.reply({});
+    });
+  });
 });

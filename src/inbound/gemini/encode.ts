@@ -1,3 +1,4 @@
+import { answerToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
 import type { ChatResponse, FinishReason, Usage } from "../../core/types";
 
 // Canonical answer → GenerateContentResponse. The pieces (parts, finish reason, usage) are shared
@@ -36,19 +37,16 @@ export function usageMetadata(usage: Partial<Usage> | undefined): Json {
   return meta;
 }
 
-/** Arguments JSON text → the object Gemini carries; anything but an object becomes `{}`. */
-export function argsObject(text: string): Json {
-  if (!text.trim()) return {};
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : {};
-  } catch {
-    return {};
-  }
+/** Arguments JSON text → the object Gemini carries. Text that is not a JSON object cannot be
+ *  carried: the answer fails naming the function, stream or not (never `{}`; core/toolargs.ts). */
+export function argsObject(name: string, text: string): Json {
+  const args = toolArgumentsObject(text);
+  if (!args) throw answerToolArgumentsError(name, text, "Gemini's functionCall args");
+  return args;
 }
 
 export function functionCallPart(id: string, name: string, args: string, signature: string | undefined): Json {
-  const part: Json = { functionCall: { id, name, args: argsObject(args) } };
+  const part: Json = { functionCall: { id, name, args: argsObject(name, args) } };
   if (signature) part.thoughtSignature = signature;
   return part;
 }
