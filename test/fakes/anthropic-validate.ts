@@ -202,7 +202,8 @@ const COUNT_TOKENS_FIELDS = new Set(["model", "messages", "system", "tools", "to
 export function validateCountTokensRequest(body: unknown): string | undefined {
   if (!body || typeof body !== "object" || Array.isArray(body)) return "Input should be a valid dictionary";
   for (const k of Object.keys(body)) if (!COUNT_TOKENS_FIELDS.has(k)) return `${k}: Extra inputs are not permitted`;
-  // Otherwise the same rules as a Messages body; with no max_tokens there, thinking's budget has no
-  // upper bound to stay under.
-  return validateMessagesRequest({ ...body, max_tokens: Number.MAX_SAFE_INTEGER });
+  // Otherwise the same rules as a Messages body. It has no max_tokens: the smallest one the other
+  // rules accept stands in (a thinking budget must stay under it; the model's output limit above it).
+  const budget = (body as Json).thinking?.budget_tokens;
+  return validateMessagesRequest({ ...body, max_tokens: Number.isInteger(budget) ? budget + 1 : 1 });
 }

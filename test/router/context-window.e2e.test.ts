@@ -24,6 +24,7 @@ const config = (bWindow?: number) => ({
     b: { type: "openai" as const, baseUrl: `${b.url}/v1`, keys: ["sk-test"], models: ["gpt-4o"], ...(bWindow ? { modelInfo: { "gpt-4o": { contextWindow: bWindow } } } : {}) },
   },
   models: { chain: ["a/gpt-4o-mini", "b/gpt-4o"] },
+  routing: { explainHeader: true },
 });
 
 test("a candidate whose window the prompt far exceeds is skipped; the next one serves", async () => {
