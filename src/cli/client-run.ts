@@ -1,0 +1,54 @@
+import os from "node:os";
+import { type ParsedArgs } from "./argv";
+import { clientArg } from "./client-env";
+import { locateGateway } from "./client-gateway";
+import { type ClientName, clientSetup } from "./client-setup";
+import { CLIENT_NAMES } from "./commands";
+
+// `lmrelay run <client> [flags] [-- ARGS…]`: starts the client (or, for the SDK entries, the command
+// after `--`) with the environment `lmrelay env` prints, passes the terminal through, and exits
+// with the client's exit code. Signals reach the child through the shared process group.
+
+export async function runCommand(args: ParsedArgs): Promise<number> {
+  const client = clientArg(args, "run");
+  if (!(CLIENT_NAMES as readonly string[]).includes(client)) {
+    process.stderr.write(client + "\n");
+    return 2;
+  }
+  let located;
+  try {
+    located = await locateGateway(args);
+  } catch (e) {
+    process.stderr.write(`lmrelay run: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const setup = clientSetup(client as ClientName, located.gateway);
+  if (!setup.runnable) {
+    process.stderr.write(`lmrelay run: ${setup.title} is configured by a file, not started from here: lmrelay env ${client} prints it\n`);
+    return 2;
+  }
+  if (located.gateway.keyIsPlaceholder) {
+    process.stderr.write(`lmrelay run: this gateway requires a client key: pass --client NAME (a client of ${located.config?.file ?? "the config"}) or set LMRELAY_API_KEY\n`);
+    return 1;
+  }
+  const rest = args.rest ?? [];
+  const argv = [...(setup.command ?? []), ...rest];
+  if (argv.length === 0) {
+    process.stderr.write(`lmrelay run ${client}: name the program to run after --, e.g. lmrelay run ${client} -- python app.py\n`);
+    return 2;
+  }
+  const program = Bun.which(argv[0]!);
+  if (!program) {
+    process.stderr.write(`lmrelay run: ${argv[0]} is not on PATH (lmrelay env ${client} prints the settings to use it elsewhere)\n`);
+    return 127;
+  }
+  const child = Bun.spawn([program, ...argv.slice(1)], { env: { ...process.env, ...setup.env }, stdio: ["inherit", "inherit", "inherit"] });
+  // The terminal sends Ctrl-C to the whole foreground group: let the child decide, then follow it.
+  const ignore = () => {};
+  process.on("SIGINT", ignore);
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
+  const code = await child.exited;
+  const signal = child.signalCode;
+  if (!signal) return code;
+  return 128 + (typeof signal === "number" ? signal : (os.constants.signals[signal] ?? 0));
+}
