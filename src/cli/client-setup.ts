@@ -167,10 +167,11 @@ export function clientSetup(client: ClientName, g: Gateway): ClientSetup {
       };
     }
     case "open-webui":
-      // Open WebUI environment reference: OPENAI_API_BASE_URL, OPENAI_API_KEY.
+      // Open WebUI environment reference: OPENAI_API_BASE_URL, OPENAI_API_KEY, DEFAULT_MODELS (it
+      // lists every other name from /v1/models).
       return {
         title: "Open WebUI",
-        env: { OPENAI_API_BASE_URL: v1, OPENAI_API_KEY: g.key },
+        env: { OPENAI_API_BASE_URL: v1, OPENAI_API_KEY: g.key, DEFAULT_MODELS: g.model },
         command: ["open-webui", "serve"],
         runnable: true,
         notes: [
