@@ -1,7 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { plugin } from "bun";
 import * as sdk from "../sdk";
+import { describeSyntaxError, explainDisabled, locateProblems } from "./annotate";
 import { ConfigError, type ResolvedConfig, resolveConfig } from "./resolve";
 
 // Loads the user's `lmrelay.config.ts`. `import ... from "lmrelay"` inside it is served by a Bun
@@ -30,7 +31,7 @@ export function defaultConfigPath(): string {
 /** `timeoutMs`: give up on a config whose top level never settles (a reload must not hang). */
 export async function loadConfig(file: string, opts: { timeoutMs?: number } = {}): Promise<ResolvedConfig> {
   const abs = path.resolve(file);
-  if (!existsSync(abs)) throw new ConfigError(abs, [{ path: "", message: "config file not found" }]);
+  if (!existsSync(abs)) throw new ConfigError(abs, [{ path: "", message: notFoundMessage(abs) }]);
   registerSdkModule();
   const dir = path.dirname(abs) + path.sep;
   for (const key of Object.keys(require.cache)) if (key.startsWith(dir)) delete require.cache[key];
@@ -44,13 +45,37 @@ export async function loadConfig(file: string, opts: { timeoutMs?: number } = {}
   } catch (e) {
     // A module that threw, or is still pending, stays so under its path: the next load uses another.
     generation++;
-    throw new ConfigError(abs, [{ path: "", message: e instanceof LoadTimeout ? e.message : describeLoadError(e) }]);
+    throw new ConfigError(abs, [{ path: "", message: e instanceof LoadTimeout ? e.message : describeLoadError(e, sourceOf(abs)) }]);
   } finally {
     clearTimeout(timer);
   }
   if (mod.default === undefined)
     throw new ConfigError(abs, [{ path: "", message: "the file has no default export; write `export default defineConfig({ ... })`" }]);
-  return resolveConfig(mod.default, abs);
+  const source = sourceOf(abs);
+  let config: ResolvedConfig;
+  try {
+    config = resolveConfig(mod.default, abs);
+  } catch (e) {
+    throw e instanceof ConfigError && source !== undefined ? locateProblems(e, source) : e;
+  }
+  if (source !== undefined) explainDisabled(config, source);
+  return config;
+}
+
+function sourceOf(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A missing default config is most often a first run: say how to make one. */
+function notFoundMessage(abs: string): string {
+  const isDefault = abs === defaultConfigPath();
+  return isDefault
+    ? "config file not found; run `lmrelay init` to write a starter config here (or pass --config PATH)"
+    : "config file not found (`lmrelay init DIR` writes a starter config)";
 }
 
 class LoadTimeout extends Error {
@@ -59,14 +84,11 @@ class LoadTimeout extends Error {
   }
 }
 
-/** Syntax errors arrive as an AggregateError of BuildMessages with positions (notes Q2). */
-function describeLoadError(e: unknown): string {
-  const errors = e instanceof AggregateError ? e.errors : [e];
-  return errors
-    .map((err) => {
-      const pos = (err as { position?: { line: number; column: number; lineText?: string } }).position;
-      const msg = err instanceof Error ? err.message : String(err);
-      return pos ? `line ${pos.line}:${pos.column}: ${msg}${pos.lineText ? `\n      ${pos.lineText.trim()}` : ""}` : msg;
-    })
-    .join("\n    ");
+/** Syntax errors arrive as an AggregateError of BuildMessages with positions (notes Q2). Only the
+ *  first is reported: the rest are the parser's cascade after it lost its place. */
+function describeLoadError(e: unknown, source: string | undefined): string {
+  const first = e instanceof AggregateError && e.errors.length ? e.errors[0] : e;
+  const pos = (first as { position?: { line: number; column: number } }).position;
+  const msg = first instanceof Error ? first.message : String((first as { message?: unknown })?.message ?? first);
+  return pos ? describeSyntaxError(msg, pos.line, pos.column, source) : msg;
 }

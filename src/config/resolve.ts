@@ -7,6 +7,7 @@ import { presetFor } from "../upstream/presets";
 import { adapterFor } from "../upstream/registry";
 import type { LmrelayConfig, ModelInfoConfig, ModelPrice, ProviderType, RouteCandidate, RouteRequest, RoutingStrategy } from "./define";
 import { isMissingEnv } from "./env";
+import { schemaProblems } from "./problems";
 import { ConfigSchema } from "./schema";
 
 // Validates an evaluated config object and resolves it into what the server runs on: defaults
@@ -54,6 +55,13 @@ export interface ImageFetchRules {
   timeoutMs?: number;
 }
 
+export interface DisabledProvider {
+  id: string;
+  type: ProviderType;
+  /** Why it is off, e.g. `OPENAI_API_KEY not set` (the loader reads it from the file's text). */
+  reason: string;
+}
+
 export interface ResolvedAlias {
   name: string;
   targets: string[];
@@ -85,6 +93,9 @@ export interface ResolvedConfig {
   audit: { bodies: boolean; redact: string[]; retainDays?: number };
   /** Enabled providers only, in config order. */
   providers: Map<string, ResolvedProvider>;
+  /** Providers switched off (`enabled: false`), with why, so `check`, `models` and a request's
+   *  404 can say so. Absent in hand-built fixtures. */
+  disabled?: Map<string, DisabledProvider>;
   aliases: Map<string, ResolvedAlias>;
   clients: Map<string, ResolvedClient>;
   routing: {
@@ -102,10 +113,12 @@ export interface ResolvedConfig {
 export class ConfigError extends Error {
   constructor(
     readonly file: string,
-    readonly problems: { path: string; message: string }[],
+    /** `line`/`column`: where the field is written in the file, when the loader found it. */
+    readonly problems: { path: string; message: string; line?: number; column?: number }[],
   ) {
     super(
-      `invalid config${file ? ` ${file}` : ""}:\n` + problems.map((p) => `  ${p.path || "(root)"}: ${p.message}`).join("\n"),
+      `invalid config${file ? ` ${file}` : ""}:\n` +
+        problems.map((p) => `  ${p.path || "(root)"}${p.line ? ` (line ${p.line}:${p.column})` : ""}: ${p.message}`).join("\n"),
     );
     this.name = "ConfigError";
   }
@@ -126,15 +139,6 @@ export const DEFAULTS = {
   firstByteTimeoutMs: 60_000,
 } as const;
 
-/** `/providers/openai/keys/0` → `providers.openai.keys[0]` */
-function fieldPath(pointer: string): string {
-  return pointer
-    .split("/")
-    .slice(1)
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "");
-}
-
 function collectMissingEnv(value: unknown, at: string, out: { path: string; message: string }[]): void {
   if (isMissingEnv(value)) {
     out.push({ path: at, message: `environment variable ${value.name} is not set` });
@@ -149,25 +153,19 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
   const problems: { path: string; message: string }[] = [];
   collectMissingEnv(input, "", problems);
   if (problems.length) throw new ConfigError(file, problems);
-  if (!Value.Check(ConfigSchema, input)) {
-    const seen = new Set<string>();
-    for (const e of Value.Errors(ConfigSchema, input)) {
-      const p = fieldPath(e.path);
-      if (seen.has(p)) continue; // a union reports each branch; the first message is enough
-      seen.add(p);
-      problems.push({ path: p, message: e.message });
-      if (problems.length >= 20) break;
-    }
-    throw new ConfigError(file, problems);
-  }
+  if (!Value.Check(ConfigSchema, input)) throw new ConfigError(file, schemaProblems(ConfigSchema, input));
   const cfg = input as LmrelayConfig;
   const dir = file ? path.dirname(file) : process.cwd();
 
   const maxUpstreamBodyBytes = cfg.limits?.maxUpstreamBodyBytes ?? DEFAULTS.maxUpstreamBodyBytes;
   const images: ImageFetchRules = { allowPrivate: cfg.images?.allowPrivate ?? false, maxBytes: cfg.images?.maxBytes, timeoutMs: cfg.images?.timeoutMs };
   const providers = new Map<string, ResolvedProvider>();
+  const disabled = new Map<string, DisabledProvider>();
   for (const [id, p] of Object.entries(cfg.providers)) {
-    if (p.enabled === false) continue;
+    if (p.enabled === false) {
+      disabled.set(id, { id, type: p.type, reason: "enabled: false" });
+      continue;
+    }
     const preset = presetFor(p.type);
     if (!preset || !adapterFor(p.type)) {
       problems.push({ path: `providers.${id}.type`, message: `provider type "${p.type}" is not supported by this build` });
@@ -276,6 +274,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
     metricsAuth: cfg.metrics?.auth ?? false,
     audit: { bodies: cfg.audit?.bodies ?? false, redact: cfg.audit?.redact ?? [], retainDays: cfg.audit?.retainDays },
     providers,
+    disabled,
     aliases,
     clients,
     routing: {
