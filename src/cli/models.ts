@@ -1,7 +1,7 @@
 import { CATALOG_SOURCE, modelFacts } from "../catalog";
 import { priceFor, priceSource } from "../governance/pricing";
 import { Catalog } from "../router/catalog";
-import { routableNames } from "../router/candidates";
+import { disabledFor, leafTargets, routableNames } from "../router/candidates";
 import { loadConfigArg, type ParsedArgs } from "./args";
 
 // `lmrelay models [--config PATH] [--json]`: every name a client can send as `model` — the aliases
@@ -27,10 +27,17 @@ export async function modelsCommand(args: ParsedArgs): Promise<number> {
   await catalog.load(config, { wait: true });
   catalog.stop();
   type Row =
-    | { model: string; alias: true; targets: string[] }
+    | { model: string; alias: true; targets: string[]; disabled: { target: string; reason: string }[] }
     | { model: string; alias?: undefined; provider: string; type: string; free: boolean; price: { input: number; output: number } | null; facts: Facts };
   const rows = routableNames(config, catalog).map(({ name, provider }): Row => {
-    if (!provider) return { model: name, alias: true, targets: config.aliases.get(name)!.targets };
+    if (!provider) {
+      const targets = config.aliases.get(name)!.targets;
+      const disabled = leafTargets(config, targets).flatMap((target) => {
+        const off = disabledFor(config, target);
+        return off ? [{ target, reason: `disabled: ${off.reason}` }] : [];
+      });
+      return { model: name, alias: true, targets, disabled };
+    }
     const upstream = name.slice(provider.id.length + 1);
     const price = provider.free ? { input: 0, output: 0 } : priceFor(provider, upstream);
     const known = modelFacts(provider, upstream);
@@ -50,7 +57,11 @@ export async function modelsCommand(args: ParsedArgs): Promise<number> {
   }
   const lines: string[] = [];
   for (const r of rows) {
-    if (r.alias) lines.push(`${r.model}  (alias → ${r.targets.join(", ")})`);
+    if (r.alias) {
+      const off = new Map(r.disabled.map((d) => [d.target, d.reason]));
+      const shown = leafTargets(config, r.targets).map((t) => (off.has(t) ? `${t} [${off.get(t)}]` : t));
+      lines.push(`${r.model}  (alias → ${shown.join(", ")})`);
+    }
     else {
       const cost = r.free ? "free" : r.price ? `$${r.price.input}/$${r.price.output} per M tokens` : "price unknown";
       lines.push(`${r.model}  ${r.type}  ${cost}${describeFacts(r.facts)}`);
@@ -60,6 +71,7 @@ export async function modelsCommand(args: ParsedArgs): Promise<number> {
     const err = catalog.discoveryError(p.id);
     if (err && catalog.models(p.id).length === 0) lines.push(`(${p.id}: no models discovered: ${err})`);
   }
+  for (const d of config.disabled?.values() ?? []) lines.push(`(${d.id}: disabled: ${d.reason})`);
   lines.push(`(model facts: ${CATALOG_SOURCE.source} as of ${CATALOG_SOURCE.date}, ${CATALOG_SOURCE.license.split(",")[0]}; a provider's modelInfo and pricing override it)`);
   process.stdout.write((rows.length ? lines.join("\n") : "(no routable models)") + "\n");
   return 0;

@@ -1,5 +1,5 @@
 import type { RoutingStrategy } from "../config/define";
-import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
+import type { DisabledProvider, ResolvedConfig, ResolvedProvider } from "../config/resolve";
 import { lmrelayError } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import type { Catalog } from "./catalog";
@@ -59,6 +59,11 @@ function resolveUncached(config: ResolvedConfig, catalog: Catalog, requested: st
   const alias = config.aliases.get(requested);
   if (alias) {
     expandAlias(config, catalog, alias.targets, add, new Set([alias.name]));
+    // Every target on a switched-off provider: say so, as for `provider/model` below.
+    if (out.length === 0) {
+      const off = leafTargets(config, alias.targets).map((t) => disabledFor(config, t)).filter((d) => d !== undefined);
+      if (off.length) throw lmrelayError("not_found", `model "${requested}": every target is on a disabled provider (${describeDisabled(off)})`, { param: "model", code: "model_not_found" });
+    }
     return { candidates: out, strategy: alias.strategy, alias: alias.name };
   }
   resolveName(config, catalog, requested, add);
@@ -114,10 +119,44 @@ export function routableNames(config: ResolvedConfig, catalog: Catalog): { name:
   return names;
 }
 
+/** An alias's targets with nested aliases expanded (each alias once). */
+export function leafTargets(config: ResolvedConfig, targets: string[], seen = new Set<string>()): string[] {
+  return targets.flatMap((t) => {
+    const nested = config.aliases.get(t);
+    if (!nested) return [t];
+    if (seen.has(t)) return [];
+    seen.add(t);
+    return leafTargets(config, nested.targets, seen);
+  });
+}
+
+/** The disabled provider a `provider/model` name points at, if it does. */
+export function disabledFor(config: ResolvedConfig, name: string): DisabledProvider | undefined {
+  const slash = name.indexOf("/");
+  return slash > 0 && !config.providers.has(name.slice(0, slash)) ? config.disabled?.get(name.slice(0, slash)) : undefined;
+}
+
+function describeDisabled(off: DisabledProvider[]): string {
+  return [...new Map(off.map((d) => [d.id, `"${d.id}": ${d.reason}`])).values()].join("; ");
+}
+
+/** The candidates one written alias target stands for (a glob may stand for several). */
+export function resolveTarget(config: ResolvedConfig, catalog: Catalog, target: string): Candidate[] {
+  const out: Candidate[] = [];
+  resolveName(config, catalog, target, (c) => out.push(c), true);
+  return out;
+}
+
 function notFound(config: ResolvedConfig, catalog: Catalog, requested: string) {
+  const off = disabledFor(config, requested);
+  if (off)
+    return lmrelayError("not_found", `model "${requested}": provider "${off.id}" is disabled (${off.reason})`, { param: "model", code: "model_not_found" });
   const names = routableNames(config, catalog).map((n) => n.name);
   const nearest = nearestNames(requested, names, 3);
-  const hint = nearest.length ? `; did you mean ${nearest.map((n) => `"${n}"`).join(", ")}?` : "";
+  const disabled = [...(config.disabled?.values() ?? [])];
+  const hint =
+    (nearest.length ? `; did you mean ${nearest.map((n) => `"${n}"`).join(", ")}?` : "") +
+    (disabled.length ? ` (disabled providers: ${disabled.map((d) => `${d.id}: ${d.reason}`).join("; ")})` : "");
   return lmrelayError("not_found", `model "${requested}" is not known to any provider or alias${hint}`, {
     param: "model",
     code: "model_not_found",

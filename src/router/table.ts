@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from "../config/resolve";
 import type { HealthTracker } from "../health/tracker";
 import type { Catalog } from "./catalog";
-import { resolveCandidates } from "./candidates";
+import { disabledFor, leafTargets, resolveCandidates, resolveTarget } from "./candidates";
 import type { AttemptRecord } from "./explain";
 import { planCandidates } from "./plan";
 import { orderCandidates, StrategyState } from "./strategy";
@@ -50,5 +50,49 @@ export function routingTable(config: ResolvedConfig, catalog: Catalog, health: H
       return `${c.provider.id}/${c.model} (${notes.join(", ")})`;
     });
     return { name, alias, strategy, chain, skipped: plan.skipped.map(describeSkip) };
+  });
+}
+
+export interface TargetStatus {
+  /** As written in the alias (nested aliases expanded). */
+  target: string;
+  usable: boolean;
+  /** Why not (`provider disabled (OPENAI_API_KEY not set)`, `cooling down …`), or what it stands for. */
+  note: string;
+}
+
+export interface AliasVerdict {
+  alias: string;
+  targets: TargetStatus[];
+  usable: number;
+}
+
+/** For `lmrelay check`: each alias target marked usable or skipped (and why), and the count. */
+export function aliasVerdicts(config: ResolvedConfig, catalog: Catalog, health: HealthTracker): AliasVerdict[] {
+  return [...config.aliases.values()].map((alias) => {
+    const targets = leafTargets(config, alias.targets).map((target): TargetStatus => {
+      const off = disabledFor(config, target);
+      if (off) return { target, usable: false, note: `skipped: provider disabled (${off.reason})` };
+      const candidates = resolveTarget(config, catalog, target);
+      if (candidates.length === 0) {
+        const slash = target.indexOf("/");
+        const provider = slash > 0 ? config.providers.get(target.slice(0, slash)) : undefined;
+        if (provider) {
+          const err = catalog.discoveryError(provider.id);
+          return { target, usable: false, note: `skipped: not in ${provider.id}'s models${err ? ` (discovery: ${err})` : ""}` };
+        }
+        return { target, usable: false, note: "skipped: no provider offers this model" };
+      }
+      const plan = planCandidates({ config, health, candidates, need: "chat", promptTokens: 0 });
+      if (plan.candidates.length === 0)
+        return { target, usable: false, note: `skipped: ${[...new Set(plan.skipped.map((r) => r.reason ?? "unavailable"))].join("; ")}` };
+      // A provider whose model list cannot be read now is most likely down: it is still tried.
+      const down = [...new Set(plan.candidates.map((c) => c.provider.id))].filter((id) => catalog.discoveryError(id) && catalog.models(id).length === 0);
+      if (down.length && plan.candidates.every((c) => down.includes(c.provider.id)))
+        return { target, usable: false, note: `unreachable now (${down.map((id) => catalog.discoveryError(id)).join("; ")}); still tried in turn` };
+      const names = plan.candidates.map((c) => `${c.provider.id}/${c.model}`);
+      return { target, usable: true, note: names.length === 1 && names[0] === target ? "usable" : `usable: ${names.join(", ")}` };
+    });
+    return { alias: alias.name, targets, usable: targets.filter((t) => t.usable).length };
   });
 }

@@ -44,7 +44,7 @@ test("check loads the TypeScript config and prints the routing table", () => {
   expect(p.exitCode).toBe(0);
   const out = p.stdout.toString();
   expect(out).toContain("echo  type=echo");
-  expect(out).toMatch(/hello-alias \[alias[^\n]*\n\s+1\. echo\/echo-1/);
+  expect(out).toMatch(/hello-alias \[alias[^\n]*: 1 of 1 target usable\n\s+echo\/echo-1 {2}usable\n\s+try order: 1\. echo\/echo-1/);
 });
 
 test("check reports a bad config with file, field and reason", () => {

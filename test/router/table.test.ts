@@ -86,7 +86,9 @@ export default defineConfig({
     const out = proc.stdout.toString();
     expect(proc.exitCode).toBe(0);
     expect(out).toContain("routing: strategy health, keys round-robin");
-    expect(out).toContain("  smart [alias, written order]:\n    1. local/small-model (score 1.00, free)\n    skipped paid/big-model: rate-limited (429) until ");
+    expect(out).toContain(
+      "  smart [alias, written order]: 1 of 2 targets usable\n    paid/big-model  skipped: rate-limited (429)\n    local/small-model  usable\n    try order: 1. local/small-model (score 1.00, free)\n    skipped paid/big-model: rate-limited (429) until ",
+    );
     expect(out).toContain("  big-model: (nothing routable now)\n    skipped paid/big-model: rate-limited (429)");
     expect(out).toContain("  small-model:\n    1. paid/small-model (score 1.00, $1/$2 per Mtok)\n    2. local/small-model (score 1.00, free)\n");
     expect(out).not.toContain("k-paid");
