@@ -15,7 +15,8 @@
 // benchmark's requests, gives the order in which the final build lays out the bytecode
 // (scripts/bytecode-order.ts). Each target's binary is built from that order.
 import { $ } from "bun";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { recordBytecodeOrder } from "./bytecode-order";
 import { generateSdkTypes, SDK_TYPES_FILE } from "./sdk-types";
@@ -70,23 +71,35 @@ const JIT_POLICY = 20;
 
 const dist = path.join(root, "dist");
 mkdirSync(dist, { recursive: true });
-// Split chunks write one source map each; drop the last build's so they do not pile up.
-for (const f of readdirSync(dist)) if (f.endsWith(".js.map")) rmSync(path.join(dist, f));
+// The binary embeds its source map (--sourcemap with --compile), so stack traces keep their source
+// lines; the .map files bun also writes beside it, and the last build's leftovers, are removed.
+const dropMaps = () => {
+  for (const f of readdirSync(dist)) if (f.endsWith(".map") || f === "bytecode-order.txt") rmSync(path.join(dist, f));
+};
+dropMaps();
 
-// The profiling run needs a binary this machine can run: the host's, whatever the targets are.
-const profiled = path.join(dist, ".lmrelay-profiled");
-const orderFile = path.join(dist, "bytecode-order.txt");
-compile(undefined, profiled);
-const why = await recordBytecodeOrder(profiled, orderFile);
-rmSync(profiled, { force: true });
-rmSync(`${profiled}.map`, { force: true });
-if (why) console.warn(`build: no bytecode order (${why}); building without it`);
-
-for (const target of targets ?? [undefined]) {
-  const name = target ? `lmrelay-${target.replace(/^bun-/, "")}` : "lmrelay";
-  const outfile = path.join(dist, target?.includes("windows") ? `${name}.exe` : name);
-  compile(target, outfile, why ? undefined : orderFile);
-  console.log(`built ${path.relative(root, outfile)} (${commit}, ${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);
+// The profiling run needs a binary this machine can run: the host's, whatever the targets are. It
+// and the order it records live in a scratch folder, not beside the release binary.
+const scratch = mkdtempSync(path.join(tmpdir(), "lmrelay-build-"));
+const profiled = path.join(scratch, "lmrelay-profiled");
+const orderFile = path.join(scratch, "bytecode-order.txt");
+let why: string | undefined;
+try {
+  compile(undefined, profiled);
+  why = await recordBytecodeOrder(profiled, orderFile);
+  if (why) console.warn(`build: no bytecode order (${why}); building without it`);
+  for (const target of targets ?? [undefined]) {
+    const name = target ? `lmrelay-${target.replace(/^bun-/, "")}` : "lmrelay";
+    const outfile = path.join(dist, target?.includes("windows") ? `${name}.exe` : name);
+    compile(target, outfile, why ? undefined : orderFile);
+    console.log(`built ${path.relative(root, outfile)} (${commit}, ${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);
+  }
+} catch (e) {
+  if (!(e instanceof BuildFailed)) throw e;
+  process.exitCode = e.code;
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+  dropMaps();
 }
 
 function compile(target: string | undefined, outfile: string, order?: string): void {
@@ -105,7 +118,13 @@ function compile(target: string | undefined, outfile: string, order?: string): v
   const proc = Bun.spawnSync(cmd, { cwd: root, stdout: "ignore", stderr: "inherit" });
   if (proc.exitCode !== 0) {
     if (target && !executable) console.error(`(cross-compiling for ${target} needs its Bun runtime: network access to the npm registry, or --executable PATH)`);
-    process.exit(proc.exitCode ?? 1);
+    throw new BuildFailed(proc.exitCode ?? 1);
+  }
+}
+
+class BuildFailed extends Error {
+  constructor(readonly code: number) {
+    super(`bun build exited ${code}`);
   }
 }
 

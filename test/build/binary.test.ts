@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { binaryInEmptyDir, listeningUrl } from "../helpers/binary";
 
@@ -30,6 +30,11 @@ export default defineConfig({
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test("the build leaves only binaries in dist/: no source maps (the binary embeds its own), no bytecode order", () => {
+  const left = readdirSync(path.resolve(import.meta.dir, "../../dist")).filter((f) => f.endsWith(".map") || f === "bytecode-order.txt" || f.startsWith("."));
+  expect(left).toEqual([]);
 });
 
 test("version prints version and commit", () => {
