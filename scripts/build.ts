@@ -69,6 +69,12 @@ if (current !== types) {
 /** Tier-up thresholds × this until `serve` listens: start-up code runs once, compiling it is waste. */
 const JIT_POLICY = 20;
 
+class BuildFailed extends Error {
+  constructor(readonly code: number) {
+    super(`bun build exited ${code}`);
+  }
+}
+
 const dist = path.join(root, "dist");
 mkdirSync(dist, { recursive: true });
 // The binary embeds its source map (--sourcemap with --compile), so stack traces keep their source
@@ -122,11 +128,6 @@ function compile(target: string | undefined, outfile: string, order?: string): v
   }
 }
 
-class BuildFailed extends Error {
-  constructor(readonly code: number) {
-    super(`bun build exited ${code}`);
-  }
-}
 
 function fail(message: string): never {
   console.error(`build: ${message}`);

@@ -52,6 +52,22 @@ export function usd(v: number): string {
   return v < 0.01 ? `$${v.toFixed(6)}` : `$${v.toFixed(4)}`;
 }
 
+/** Column names, padded as `line` pads the values under them. */
+const HEADER = [
+  pad("time (UTC)", 23),
+  pad("request", 16),
+  pad("client", 10),
+  pad("protocol", 9),
+  pad("model asked", 24),
+  pad("served by", 32),
+  "status",
+  pad("latency", 7),
+  pad("first token", 12),
+  pad("tokens in→out", 12),
+  pad("cost", 10),
+  "attempts",
+].join("  ");
+
 function line(r: AuditRecord): string {
   const target = r.provider ? `${r.provider}/${r.model}` : "-";
   const tried = r.attempts.filter((a) => (a as { outcome?: string }).outcome !== "skipped").length;
@@ -62,12 +78,12 @@ function line(r: AuditRecord): string {
     pad(r.protocol, 9),
     pad(r.requestedModel ?? "-", 24),
     pad(target, 32),
-    String(r.status),
+    pad(String(r.status), 6),
     pad(ms(r.latencyMs), 7),
-    pad(`ttft ${ms(r.ttftMs)}`, 12),
+    pad(ms(r.ttftMs), 12),
     pad(`${r.inputTokens}→${r.outputTokens}${r.usageEstimated ? "~" : ""}`, 12),
     pad(usd(r.costUsd) + (r.unpriced ? "?" : ""), 10),
-    tried > 1 ? `${tried} attempts` : "",
+    tried > 1 ? `${tried} attempts` : String(tried),
   ];
   const text = cols.join("  ").trimEnd();
   return r.error ? `${text}\n    ${r.error.length > 300 ? r.error.slice(0, 300) + "…" : r.error}` : text;
@@ -94,7 +110,7 @@ export async function logsCommand(args: ParsedArgs, io: Output = stdio): Promise
       for (const r of rows) io.out(JSON.stringify(r) + "\n");
     } else if (rows.length === 0) io.out("no requests match\n");
     else {
-      io.out(rows.map(line).join("\n") + "\n");
+      io.out(HEADER + "\n" + rows.map(line).join("\n") + "\n");
       const marks = rows.some((r) => r.usageEstimated) || rows.some((r) => r.unpriced);
       if (marks) io.out("(~ = usage estimated by lmrelay; ? = no price known for the model)\n");
     }

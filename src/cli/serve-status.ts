@@ -73,7 +73,8 @@ export function startupStatus(config: ResolvedConfig, catalog: Catalog, url: str
   const message = `lmrelay ${VERSION} listening on ${url}`;
   const clients = config.clients.size;
   const access = clients ? `${clients} client key${clients === 1 ? "" : "s"} (auth required)` : "no client keys (open to anyone who can connect)";
-  const admin = config.adminKey ? `${url}/admin` : "disabled (no admin.key)";
+  const admin = config.adminKey ? `${url}/admin` : `disabled (${config.adminKeyVariable ? `${config.adminKeyVariable} not set` : "no admin.key"})`;
+  const disabled = [...(config.disabled?.values() ?? [])];
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   const lines = [
     message,
@@ -84,6 +85,7 @@ export function startupStatus(config: ResolvedConfig, catalog: Catalog, url: str
       (p) =>
         `    ${p.id.padEnd(14)} ${p.type.padEnd(18)} ${plural(p.models, "model").padEnd(10)} ${plural(p.keys, "key").padEnd(7)} ${(p.health === undefined ? "health -" : `health ${p.health.toFixed(2)}`).padEnd(12)} ${p.state}${p.error ? `: ${p.error}` : ""}`,
     ),
+    ...disabled.map((d) => `    ${d.id.padEnd(14)} ${d.type.padEnd(18)} disabled: ${d.reason}`),
     `  aliases    ${config.aliases.size ? [...config.aliases.keys()].join(", ") : "(none)"}`,
     `  clients    ${access}`,
     `  dashboard  ${admin}`,
@@ -92,6 +94,7 @@ export function startupStatus(config: ResolvedConfig, catalog: Catalog, url: str
     config: config.file,
     database: config.storagePath,
     providers,
+    ...(disabled.length ? { disabled: disabled.map((d) => ({ id: d.id, reason: d.reason })) } : {}),
     aliases: config.aliases.size,
     clients,
     dashboard: config.adminKey ? `${url}/admin` : "disabled",

@@ -1,6 +1,5 @@
-import { createLogger, flushStdoutLines, LEVELS, type Logger, parseLevel } from "../log/logger";
+import { createLogger, flushStdoutLines, LEVELS, type Logger, parseLevel, prettyLogs } from "../log/logger";
 import { configSecrets } from "../log/redact";
-import { stdoutIsTerminal } from "../log/tty";
 import { Runtime } from "../server/runtime";
 import { loadConfigArg, type ParsedArgs, stringFlag, unknownFlags } from "./args";
 import { ConfigReloader } from "./serve-reload";
@@ -52,7 +51,9 @@ export async function serveCommand(args: ParsedArgs): Promise<number> {
   // stayed in the interpreter; requests get the normal policy.
   Bun.unsafe.setJITPolicy(1);
   const status = startupStatus(runtime.config, runtime.catalog, url, runtime.health);
-  if (stdoutIsTerminal() && process.env.LMRELAY_LOG_FORMAT !== "json") {
+  // Readable logs get the start-up block as lines (a terminal, or LMRELAY_LOG_FORMAT=pretty into a
+  // pipe or journald); JSON logs get it as one object.
+  if (prettyLogs()) {
     flushStdoutLines(); // log lines are batched: keep the ones logged so far above the status
     process.stdout.write(status.lines.join("\n") + "\n");
   }

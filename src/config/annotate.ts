@@ -19,6 +19,14 @@ export function locateProblems(err: ConfigError, source: string): ConfigError {
 
 const ENV_READ = /\benv(?:\.has|\.optional)?\(\s*["'`]([A-Za-z_][A-Za-z0-9_]*)["'`]|process\.env\.([A-Za-z_][A-Za-z0-9_]*)|process\.env\[\s*["'`]([A-Za-z_][A-Za-z0-9_]*)["'`]/g;
 
+/** The environment variable the config's `admin.key` reads, if the file names one. */
+export function adminKeyVariable(source: string): string | undefined {
+  const spot = locateFields(source).get("admin.key");
+  if (!spot) return undefined;
+  const m = [...source.slice(spot.start, spot.end).matchAll(ENV_READ)][0];
+  return m ? (m[1] ?? m[2] ?? m[3]) : undefined;
+}
+
 /** Sets each disabled provider's reason: the variables its block reads that are unset, e.g.
  *  `OPENAI_API_KEY not set`; else `enabled: false in the config`. */
 export function explainDisabled(config: ResolvedConfig, source: string, env: Record<string, string | undefined> = process.env): void {

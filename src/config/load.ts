@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { plugin } from "bun";
 import * as sdk from "../sdk";
-import { describeSyntaxError, explainDisabled, locateProblems } from "./annotate";
+import { adminKeyVariable, describeSyntaxError, explainDisabled, locateProblems } from "./annotate";
 import { ConfigError, type ResolvedConfig, resolveConfig } from "./resolve";
 
 // Loads the user's `lmrelay.config.ts`. `import ... from "lmrelay"` inside it is served by a Bun
@@ -58,7 +58,10 @@ export async function loadConfig(file: string, opts: { timeoutMs?: number } = {}
   } catch (e) {
     throw e instanceof ConfigError && source !== undefined ? locateProblems(e, source) : e;
   }
-  if (source !== undefined) explainDisabled(config, source);
+  if (source !== undefined) {
+    explainDisabled(config, source);
+    if (!config.adminKey) config.adminKeyVariable = adminKeyVariable(source);
+  }
   return config;
 }
 

@@ -89,6 +89,9 @@ export interface ResolvedConfig {
   limits: { maxUpstreamBodyBytes: number };
   images: ImageFetchRules;
   adminKey?: string;
+  /** The variable `admin.key` reads (`env.optional("LMRELAY_ADMIN_KEY")`), when the loader saw
+   *  one in the file: "the dashboard is off" can then name what to set. */
+  adminKeyVariable?: string;
   metricsAuth: boolean;
   audit: { bodies: boolean; redact: string[]; retainDays?: number };
   /** Enabled providers only, in config order. */

@@ -82,10 +82,15 @@ function scrub(line: string, secrets: readonly string[]): string {
   return line;
 }
 
+/** Whether logs are readable lines rather than JSON: `LMRELAY_LOG_FORMAT`, else a terminal. */
+export function prettyLogs(): boolean {
+  const format = process.env.LMRELAY_LOG_FORMAT;
+  return format === "json" ? false : format === "pretty" ? true : stdoutIsTerminal();
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const min = ORDER[opts.level ?? parseLevel(process.env.LMRELAY_LOG_LEVEL) ?? "info"];
-  const format = process.env.LMRELAY_LOG_FORMAT;
-  const pretty = opts.pretty ?? (format === "json" ? false : format === "pretty" ? true : stdoutIsTerminal());
+  const pretty = opts.pretty ?? prettyLogs();
   const color = opts.color ?? (pretty && stdoutIsTerminal() && !process.env.NO_COLOR);
   const write = opts.write ?? writeStdoutLine;
   const secrets = opts.secrets;

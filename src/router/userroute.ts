@@ -81,9 +81,9 @@ export async function applyUserRoute(
     result = route(req, offered);
     if (result && typeof (result as PromiseLike<unknown>).then === "function") result = await withTimeout(result as Promise<unknown>, timeoutMs);
   } catch (e) {
-    return fallback(`routing.route() threw: ${e instanceof Error ? e.message : String(e)}`, ordered, log, requestId, e);
+    return fallback(route, `routing.route() threw: ${e instanceof Error ? e.message : String(e)}`, ordered, log, requestId, e);
   }
-  if (!Array.isArray(result)) return fallback(`routing.route() returned ${result === null ? "null" : typeof result}, not a list of candidates`, ordered, log, requestId);
+  if (!Array.isArray(result)) return fallback(route, `routing.route() returned ${result === null ? "null" : typeof result}, not a list of candidates`, ordered, log, requestId);
   // Match what came back to what was offered: the same object, else the same provider and model.
   const picked: PlannedCandidate[] = [];
   for (const r of result as unknown[]) {
@@ -102,8 +102,35 @@ export async function applyUserRoute(
   return { candidates: picked, dropped: ordered.filter((c) => !picked.includes(c)) };
 }
 
-function fallback(error: string, ordered: PlannedCandidate[], log: Logger, requestId: string, cause?: unknown): UserRouteResult {
-  log.error(`${error}; using the default order`, { requestId, stack: cause instanceof Error ? cause.stack : undefined });
+/** Failures per `route()` function: a reload evaluates the config again, so a new function is a
+ *  new config generation, and its first failure is logged in full again. */
+const failures = new WeakMap<object, { count: number; reportedAt: number; reportedCount: number }>();
+/** After the first (full) report, a short line with the count at most this often. */
+const REPEAT_REPORT_MS = 60_000;
+
+/** How many times this `route()` has failed (its config generation's count). */
+export function routeFailures(route: object): number {
+  return failures.get(route)?.count ?? 0;
+}
+
+function fallback(route: object, error: string, ordered: PlannedCandidate[], log: Logger, requestId: string, cause?: unknown): UserRouteResult {
+  const now = Date.now();
+  const seen = failures.get(route);
+  if (!seen) {
+    failures.set(route, { count: 1, reportedAt: now, reportedCount: 1 });
+    // The stack once: the same bug fails every request, and a stack per request drowns the log.
+    log.error(`${error}; using the default order (logged once for this config; later failures are counted)`, {
+      requestId,
+      stack: cause instanceof Error ? cause.stack : undefined,
+    });
+  } else {
+    seen.count++;
+    if (now - seen.reportedAt >= REPEAT_REPORT_MS) {
+      log.warn(`${error}; using the default order`, { requestId, failures: seen.count, since: seen.count - seen.reportedCount });
+      seen.reportedAt = now;
+      seen.reportedCount = seen.count;
+    }
+  }
   return { candidates: ordered, dropped: [], error };
 }
 

@@ -189,12 +189,19 @@ function spendView(src: AdminSources, q: URLSearchParams) {
   };
 }
 
+/** Why the admin API and dashboard are off, and what to set: the variable when the config reads one. */
+export function adminDisabledReason(config: ResolvedConfig): string {
+  return config.adminKeyVariable
+    ? `the admin API is disabled: ${config.adminKeyVariable} is not set (admin.key in ${config.file || "the config"} reads it)`
+    : "the admin API is disabled: set admin.key in the config";
+}
+
 /** Registers `/admin/api/*`. `sources()` is read per request, so a reload is seen at once. */
 export function registerAdminRoutes(app: Elysia, sources: () => AdminSources, log: Logger): void {
   const route = (view: (src: AdminSources, request: Request, params: Record<string, string>) => unknown) =>
     ({ request, params }: { request: Request; params: Record<string, string> }) => {
       const src = sources();
-      if (!src.config.adminKey) return adminError(404, "the admin API is disabled: set admin.key in the config", "not_found");
+      if (!src.config.adminKey) return adminError(404, adminDisabledReason(src.config), "not_found");
       if (!isAdmin(src.config, request.headers)) {
         log.warn("admin API: request without a valid admin key", { path: new URL(request.url).pathname });
         return adminError(401, "the admin API needs the admin key (Authorization: Bearer or x-api-key)", "invalid_api_key");

@@ -34,6 +34,15 @@ export function protocolForPath(path: string, headers: Headers): Protocol {
   return "openai";
 }
 
+/** A route path (`/v1/models/:id`, `/admin/*`) as a regular expression over request paths. */
+function routePattern(route: string): RegExp {
+  const source = route
+    .split("/")
+    .map((seg) => (seg === "*" ? ".*" : seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .join("/");
+  return new RegExp(`^${source}$`);
+}
+
 let idCounter = 0;
 const idPrefix = Math.random().toString(36).slice(2, 8);
 function newRequestId(): string {
@@ -98,8 +107,15 @@ export function buildApp(runtime: Runtime, log: Logger): HttpApp {
   app.onError(({ code, request, error }) => {
       const path = new URL(request.url).pathname;
       const protocol = protocolForPath(path, request.headers);
+      const allow = code === "NOT_FOUND" ? allowedMethods(path) : [];
       const err =
-        code === "NOT_FOUND"
+        allow.length && !allow.includes(request.method)
+          ? lmrelayError("invalid_request", `${request.method} is not allowed on ${path}; use ${allow.join(" or ")}`, {
+              status: 405,
+              code: "method_not_allowed",
+              headers: { allow: allow.join(", ") },
+            })
+          : code === "NOT_FOUND"
           ? lmrelayError("not_found", `no route for ${request.method} ${path}`)
           : code === "PARSE" || code === "VALIDATION"
             ? lmrelayError("invalid_request", String((error as Error)?.message ?? error))
@@ -107,6 +123,15 @@ export function buildApp(runtime: Runtime, log: Logger): HttpApp {
       if (err.kind === "internal") log.error("unhandled error", { path, error: err.message });
       return INBOUND[protocol].errorResponse(err, newRequestId());
     });
+  // A path that exists with another method is a 405 naming the methods it takes (RFC 9110 §15.5.6).
+  const allowedMethods = (path: string): string[] => {
+    const methods = new Set(Object.keys(native[path] ?? {}));
+    for (const r of app.routes) {
+      if (r.method === "ALL" || !routePattern(r.path).test(path)) continue;
+      methods.add(r.method);
+    }
+    return [...methods].sort();
+  };
   app.get("/healthz", () => new Response(JSON.stringify({ status: "ok", inFlight: runtime.inFlight }), { headers: { "content-type": "application/json" } }));
   for (const inbound of Object.values(INBOUND)) inbound.register(app, deps);
   registerMetricsRoute(app, runtime.metrics, () => runtime.config);

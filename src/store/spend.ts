@@ -51,7 +51,8 @@ export interface SpendLine {
 
 export type SpendDimension = "client" | "provider" | "model";
 
-/** Spend grouped by one dimension (model groups are `provider/model`), most expensive first. */
+/** Spend grouped by one dimension (model groups are `provider/model`), most expensive first. By
+ *  provider or model, only requests a provider served count. */
 export function spendBy(db: Db, dimension: SpendDimension, range: DayRange): SpendLine[] {
   const name =
     dimension === "client" ? spendDaily.client : dimension === "provider" ? spendDaily.provider : sql<string>`${spendDaily.provider} || '/' || ${spendDaily.model}`;
@@ -65,7 +66,8 @@ export function spendBy(db: Db, dimension: SpendDimension, range: DayRange): Spe
       costUsd: sql<number>`sum(${spendDaily.costUsd})`,
     })
     .from(spendDaily)
-    .where(and(...rangeWhere(range), dimension === "model" ? sql`${spendDaily.provider} <> ''` : undefined))
+    // A request no provider served (rejected, unknown model) has no provider or model to spend on.
+    .where(and(...rangeWhere(range), dimension !== "client" ? sql`${spendDaily.provider} <> ''` : undefined))
     .groupBy(name)
     .orderBy(sql`sum(${spendDaily.costUsd}) desc`, sql`sum(${spendDaily.requests}) desc`)
     .all();

@@ -67,7 +67,11 @@ describe("lmrelay logs", () => {
     const r = await run(logsCommand, config());
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split("\n");
-    expect(lines[0]).toContain("web-0");
+    // A header names the columns, each above its values.
+    expect(lines[0]).toMatch(/^time \(UTC\) +request +client +protocol +model asked +served by +status +latency +first token +tokens in→out +cost +attempts$/);
+    const row = lines.find((l) => l.includes("web-502"))!;
+    for (const [name, value] of [["status", "502"], ["served by", "-"], ["client", "web"]] as const) expect(row.indexOf(value, lines[0]!.indexOf(name))).toBe(lines[0]!.indexOf(name));
+    expect(lines[1]).toContain("web-0");
     expect(r.out).toContain("batch-403");
     expect(r.out).toMatch(/batch-403 .* 403 /);
     expect(r.out).toContain('lmrelay: client "batch" is not allowed to use model "oa/gpt-4o-mini"');

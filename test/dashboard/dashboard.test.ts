@@ -91,6 +91,8 @@ describe("HTTP", () => {
     const errors = body.points.reduce((n: number, p: any) => n + p.errors, 0);
     expect(total).toBe(4);
     expect(errors).toBe(1);
+    // The unknown model is the client's own 404, not a failure of lmrelay or an upstream.
+    expect(body.points.reduce((n: number, p: any) => n + p.serverErrors, 0)).toBe(0);
     expect(body.points.at(-1).t).toBeLessThanOrEqual(Date.now());
   });
 
@@ -171,6 +173,18 @@ describe.skipIf(!haveChromium)("in Chromium", () => {
       expect(details).toContain("503");
       expect(details).toContain("up/m");
       expect(await page.textContent('#requests tr[data-request="req-dash-unknown"]')).toContain("404");
+      // Attempts count what x-lmrelay-attempts counts: two sent (503, then served), none skipped.
+      expect(await row.locator("td").last().textContent()).toBe("2 ▾");
+      // The rate-limited request skipped the key cooling down: no status 0 for a skip.
+      const limited = page.locator('#requests tr[data-request="req-dash-limited"]');
+      await limited.click();
+      const limitedDetails = (await page.locator("#requests tr.details").allTextContents()).join("\n");
+      expect(limitedDetails).not.toMatch(/(^|\s)0 /);
+
+      // The failure-rate tile counts failures, not the client's own 404.
+      const tiles = await page.textContent("#tiles");
+      expect(tiles).toContain("Failure rate, last hour0%");
+      expect(tiles).toContain("1 rejected (4xx: the client's own)");
 
       // Spend per client, provider and model: 3 answers × (120k in × $2 + 80k out × $10) / 1M = $3.12.
       await page.waitForFunction(() => (globalThis as any).document.querySelector("#spend")?.textContent?.includes("webapp"));
@@ -178,6 +192,8 @@ describe.skipIf(!haveChromium)("in Chromium", () => {
       expect(spend).toContain("webapp");
       expect(spend).toContain("up/m");
       expect(spend).toContain("$3.12");
+      // A rejected request reached no provider: no "(none)" line in spend by provider.
+      expect(await page.textContent('[data-spend="provider"]')).not.toContain("(none)");
       expect(await page.textContent("#tiles")).toContain("$3.12");
 
       // The charts are drawn (inline SVG), with one bar group per minute.
@@ -199,6 +215,38 @@ describe.skipIf(!haveChromium)("in Chromium", () => {
       await page.waitForSelector("#login-form", { state: "visible" });
       expect(await page.evaluate(() => sessionStorage.getItem("lmrelay.adminKey"))).toBeNull();
       expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  test("at 420 px wide nothing is cut off: the page does not scroll sideways and every provider cell is on screen", async () => {
+    const context = await browser.newContext({ viewport: { width: 420, height: 900 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${gw.url}/admin`);
+      await page.waitForSelector("#login-form", { state: "visible" });
+      await page.fill("#key", ADMIN);
+      await page.click("button[type=submit]");
+      await page.waitForSelector('#providers tr[data-provider="up"]', { timeout: 10_000 });
+      await page.waitForFunction(() => (globalThis as any).document.querySelector("#spend")?.textContent?.includes("webapp"));
+      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+      // Every cell of every provider and key row lies inside the viewport, label and value.
+      const cells = await page.$$eval("#providers tbody td", (tds) =>
+        tds.map((td) => {
+          const r = td.getBoundingClientRect();
+          return { label: td.getAttribute("data-label"), text: td.textContent, left: r.left, right: r.right, width: r.width };
+        }),
+      );
+      expect(cells.length).toBeGreaterThan(20);
+      for (const c of cells) {
+        expect({ cell: `${c.label}: ${c.text}`, inside: c.left >= 0 && c.right <= 420 && c.width > 0 }).toEqual({ cell: `${c.label}: ${c.text}`, inside: true });
+      }
+      // The state of each key reads beside its label.
+      const state = await page.locator('#providers tr.key td[data-label="State"]').first().evaluate((td) => (globalThis as any).getComputedStyle(td, "::before").content);
+      expect(state).toBe('"State"');
+      mkdirSync(OUT, { recursive: true });
+      await page.screenshot({ path: path.join(OUT, "dashboard-420.png"), fullPage: true });
     } finally {
       await context.close();
     }

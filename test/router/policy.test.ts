@@ -4,7 +4,7 @@ import { silentLogger } from "../../src/log/logger";
 import { type AttemptRecord, explainHeaders, routeHeader } from "../../src/router/explain";
 import { ERROR_POLICY, exhaustedError, policyFor } from "../../src/router/failover";
 import type { PlannedCandidate } from "../../src/router/plan";
-import { applyUserRoute, routeRequestOf } from "../../src/router/userroute";
+import { applyUserRoute, routeFailures, routeRequestOf } from "../../src/router/userroute";
 
 // The error-class policy table, the explanation formats, and the guard around the user's route().
 
@@ -117,5 +117,29 @@ describe("routing.route() guard", () => {
     expect(slow.error).toContain("no answer within 50 ms");
     expect(slow.candidates).toEqual(planned);
     expect((await run(() => "nope" as never)).error).toContain("returned string");
+  });
+
+  test("a route() that throws on every request logs its stack once per config generation, then counts", async () => {
+    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      ...silentLogger,
+      error: (msg: string, fields?: Record<string, unknown>) => void lines.push({ level: "error", msg, fields }),
+      warn: (msg: string, fields?: Record<string, unknown>) => void lines.push({ level: "warn", msg, fields }),
+    };
+    const broken = () => {
+      throw new Error("bug in my rule");
+    };
+    for (let i = 0; i < 5; i++) expect((await applyUserRoute(broken, req, planned, log, `req_${i}`)).error).toBe("routing.route() threw: bug in my rule");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.fields!.stack).toContain("bug in my rule");
+    expect(routeFailures(broken)).toBe(5);
+    // A reload evaluates the config again: a new function, a new generation, one more full report.
+    const reloaded = () => {
+      throw new Error("bug in my rule");
+    };
+    await applyUserRoute(reloaded, req, planned, log, "req_9");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]!.fields!.stack).toContain("bug in my rule");
+    expect(routeFailures(reloaded)).toBe(1);
   });
 });

@@ -8,6 +8,7 @@ import { VERSION } from "../../version";
 import css from "./dashboard.css.txt" with { type: "text" };
 import js from "./dashboard.js.txt" with { type: "text" };
 import page from "./page.html.txt" with { type: "text" };
+import { adminDisabledReason } from "../admin";
 import { requestSeries } from "./timeseries";
 
 // The dashboard at /admin: one HTML page, one script, one stylesheet, all embedded in the binary.
@@ -42,8 +43,15 @@ const htmlResponse = (body: string, status = 200) =>
 const asset = (body: string, type: string) => () =>
   new Response(body, { headers: { "content-type": type, "cache-control": "public, max-age=31536000, immutable", ...SECURITY_HEADERS } });
 
-const DISABLED = `<!doctype html><meta charset="utf-8"><title>lmrelay</title>
-<p>The lmrelay dashboard is disabled: set <code>admin: { key: env("LMRELAY_ADMIN_KEY") }</code> in the config.</p>`;
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Names the variable to set when the config reads the admin key from one; else the field to add. */
+function disabledPage(config: ResolvedConfig): string {
+  const what = config.adminKeyVariable
+    ? `<code>${escapeHtml(config.adminKeyVariable)}</code> is not set (<code>admin.key</code> in ${escapeHtml(config.file || "the config")} reads it): set it, e.g. in the <code>.env</code> file, and restart or reload lmrelay`
+    : `set <code>admin: { key: env("LMRELAY_ADMIN_KEY") }</code> in the config`;
+  return `<!doctype html><meta charset="utf-8"><title>lmrelay</title>\n<p>The lmrelay dashboard is disabled: ${what}.</p>`;
+}
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "cache-control": "no-store" } });
@@ -51,7 +59,10 @@ function json(body: unknown, status = 200): Response {
 
 /** Registers `/admin` (the page and its assets) and `/admin/api/timeseries` (its charts). */
 export function registerDashboard(app: Elysia, sources: () => DashboardSources, log: Logger): void {
-  const pageRoute = () => (sources().config.adminKey ? htmlResponse(HTML) : htmlResponse(DISABLED, 404));
+  const pageRoute = () => {
+    const config = sources().config;
+    return config.adminKey ? htmlResponse(HTML) : htmlResponse(disabledPage(config), 404);
+  };
   app
     .get("/admin", pageRoute)
     .get("/admin/", pageRoute)
@@ -59,7 +70,7 @@ export function registerDashboard(app: Elysia, sources: () => DashboardSources, 
     .get(CSS_PATH, asset(css, "text/css; charset=utf-8"))
     .get("/admin/api/timeseries", ({ request }) => {
       const src = sources();
-      if (!src.config.adminKey) return json({ error: { message: "lmrelay: the admin API is disabled: set admin.key in the config", type: "not_found_error", code: "not_found" } }, 404);
+      if (!src.config.adminKey) return json({ error: { message: `lmrelay: ${adminDisabledReason(src.config)}`, type: "not_found_error", code: "not_found" } }, 404);
       if (!isAdmin(src.config, request.headers)) {
         log.warn("admin API: request without a valid admin key", { path: "/admin/api/timeseries" });
         return json({ error: { message: "lmrelay: the admin API needs the admin key (Authorization: Bearer or x-api-key)", type: "authentication_error", code: "invalid_api_key" } }, 401);
