@@ -68,11 +68,11 @@ test("a GET on a POST route is a 405 with Allow, in the caller's protocol; an un
     expect((await fetch(`${url}/v1/nothing-here`)).status).toBe(404);
     // The SDKs see a plain API error with that status.
     const sdk = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
-    const e = await sdk.get("/chat/completions").catch((err) => err);
+    const e = (await sdk.get("/chat/completions").catch((err: unknown) => err)) as InstanceType<typeof OpenAI.APIError>;
     expect(e).toBeInstanceOf(OpenAI.APIError);
     expect(e.status).toBe(405);
     const anthropic = new Anthropic({ baseURL: url, apiKey: "x", maxRetries: 0 });
-    const a = await anthropic.get("/v1/messages").catch((err) => err);
+    const a = (await anthropic.get("/v1/messages").catch((err: unknown) => err)) as { status: number };
     expect(a.status).toBe(405);
   });
 });
