@@ -70,6 +70,7 @@ export function initCommand(args: ParsedArgs): number {
       `  lmrelay check --config ${at("lmrelay.config.ts")} --env-file ${at(".env")}`,
       `  lmrelay serve --config ${at("lmrelay.config.ts")} --env-file ${at(".env")}`,
       `  lmrelay service install --config ${at("lmrelay.config.ts")}   to run it under systemd`,
+      `  lmrelay run claude --config ${at("lmrelay.config.ts")}   start a client through it (lmrelay env codex|gemini|… prints the settings)`,
     );
   }
   process.stdout.write(out.join("\n") + "\n");

@@ -43,6 +43,7 @@ test("init writes a config, the types, a tsconfig and a .env.example that type-c
   expect(r.code).toBe(0);
   for (const f of ["lmrelay.config.ts", "lmrelay-env.d.ts", "tsconfig.json", ".env.example"]) expect(existsSync(path.join(dir, f))).toBe(true);
   expect(r.stdout).toContain("lmrelay service install --config");
+  expect(r.stdout).toContain("lmrelay run claude --config");
   expect(existsSync(path.join(dir, "node_modules"))).toBe(false);
 
   const checked = typecheck(dir);
