@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,6 +6,9 @@ import { serviceConfig } from "../../src/cli/client-gateway";
 import { clientSetup, type Gateway, shellQuote } from "../../src/cli/client-setup";
 import { CLIENT_NAMES } from "../../src/cli/commands";
 import { renderUnit } from "../../src/cli/service-unit";
+
+// Each test starts lmrelay processes: on a loaded machine that takes more than the default 5 s.
+setDefaultTimeout(30_000);
 
 // `lmrelay env <client>` and `lmrelay run <client>`: the right base URL for each client's protocol
 // (Claude Code and the Anthropic SDK at the server root, Codex at /v1 with wire_api "responses",

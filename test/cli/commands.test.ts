@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,6 +6,9 @@ import { parseCommandLine } from "../../src/cli/argv";
 import { allFlags, COMMAND_SPECS } from "../../src/cli/commands";
 import { registerSdkModule } from "../../src/config/load";
 import { startGateway } from "../helpers/gateway";
+
+// Each test starts lmrelay processes: on a loaded machine that takes more than the default 5 s.
+setDefaultTimeout(30_000);
 
 // One parser for every command: `--help` (exit 0) and unknown flags (exit 2) behave the same
 // everywhere, and `lmrelay help <command>` prints what `<command> --help` prints. Also the README's

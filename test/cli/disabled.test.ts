@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,6 +8,9 @@ import { Ollama } from "ollama";
 import { loadConfig } from "../../src/config/load";
 import { silentLogger } from "../../src/log/logger";
 import { Runtime } from "../../src/server/runtime";
+
+// Each test starts lmrelay processes: on a loaded machine that takes more than the default 5 s.
+setDefaultTimeout(30_000);
 
 // Providers switched off for a missing key stay visible: `check` lists them with the unset variable,
 // marks each alias target and gives a verdict per alias (`--strict` fails on an alias with nothing

@@ -1,10 +1,13 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { locateFields } from "../../src/config/locate";
 import { loadConfig } from "../../src/config/load";
 import { ConfigError } from "../../src/config/resolve";
+
+// Each test starts lmrelay processes: on a loaded machine that takes more than the default 5 s.
+setDefaultTimeout(30_000);
 
 // Config errors in the user's words and at the user's line: allowed values for enums and unions,
 // "did you mean" for a misspelt field, line:column of the field, and one error for one syntax

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,6 +11,9 @@ import { resolveCandidates } from "../../src/router/candidates";
 import { isFree } from "../../src/router/plan";
 import { routingTable } from "../../src/router/table";
 import { openDatabase } from "../../src/store/db";
+
+// Each test starts lmrelay processes: on a loaded machine that takes more than the default 5 s.
+setDefaultTimeout(30_000);
 
 // What `lmrelay check` prints about routing — each alias's and model's chain as the router would
 // try it now, cooldowns read from the database — and alias targets that use globs and free flags.

@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,6 +8,9 @@ import { loadConfig } from "../../src/config/load";
 import { silentLogger } from "../../src/log/logger";
 import { Runtime } from "../../src/server/runtime";
 import { startServe } from "../ops/serve-process";
+
+// Each test starts lmrelay processes: on a loaded machine that takes more than the default 5 s.
+setDefaultTimeout(30_000);
 
 // What a new user meets in the first hour, on the server side: a GET on a POST route is a 405 with
 // Allow (in each protocol's shape), /admin while off names the variable to set, and readable logs
