@@ -1,8 +1,10 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { type ParsedArgs } from "./argv";
 import { clientArg } from "./client-env";
 import { locateGateway } from "./client-gateway";
-import { type ClientName, clientSetup } from "./client-setup";
+import { type ClientName, type ClientSetup, clientSetup } from "./client-setup";
 import { CLIENT_NAMES } from "./commands";
 
 // `lmrelay run <client> [flags] [-- ARGS…]`: starts the client (or, for the SDK entries, the command
@@ -42,13 +44,39 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
     process.stderr.write(`lmrelay run: ${argv[0]} is not on PATH (lmrelay env ${client} prints the settings to use it elsewhere)\n`);
     return 127;
   }
-  const child = Bun.spawn([program, ...argv.slice(1)], { env: { ...process.env, ...setup.env }, stdio: ["inherit", "inherit", "inherit"] });
+  const env: Record<string, string | undefined> = { ...process.env, ...setup.env };
+  let files: string | undefined;
+  try {
+    files = writeRunFiles(setup, env);
+  } catch (e) {
+    process.stderr.write(`lmrelay run: cannot write the settings file ${client} needs: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const child = Bun.spawn([program, ...argv.slice(1)], { env, stdio: ["inherit", "inherit", "inherit"] });
   // The terminal sends Ctrl-C to the whole foreground group: let the child decide, then follow it.
   const ignore = () => {};
   process.on("SIGINT", ignore);
   process.on("SIGTERM", () => child.kill("SIGTERM"));
   const code = await child.exited;
+  if (files) rmSync(files, { recursive: true, force: true });
   const signal = child.signalCode;
   if (!signal) return code;
   return 128 + (typeof signal === "number" ? signal : (os.constants.signals[signal] ?? 0));
+}
+
+/** Writes the files a client takes only from disk into a fresh folder under the user's cache (Gemini
+ *  CLI ignores a settings file below a world-writable folder such as /tmp), and points each
+ *  variable at its file. Returns the folder, removed when the client exits. */
+function writeRunFiles(setup: ClientSetup, env: Record<string, string | undefined>): string | undefined {
+  if (!setup.runFiles?.length) return undefined;
+  const cache = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), ".cache");
+  mkdirSync(path.join(cache, "lmrelay"), { recursive: true, mode: 0o700 });
+  const dir = mkdtempSync(path.join(cache, "lmrelay", "run-"));
+  for (const f of setup.runFiles) {
+    if (env[f.envVar]) continue; // the user's own file wins
+    const file = path.join(dir, f.fileName);
+    writeFileSync(file, f.content, { mode: 0o600 });
+    env[f.envVar] = file;
+  }
+  return dir;
 }

@@ -23,6 +23,9 @@ export interface ClientSetup {
   env: Record<string, string>;
   /** A file the client reads, with the snippet to put there. */
   file?: { path: string; content: string };
+  /** Files `lmrelay run` writes (in a private folder) and points a variable at, for what a
+   *  client takes only from a file. */
+  runFiles?: { envVar: string; fileName: string; content: string }[];
   /** Program and leading arguments `lmrelay run` starts; undefined = the command after `--`. */
   command?: string[];
   /** False when the client is an editor plugin or a file only (nothing to start). */
@@ -79,16 +82,26 @@ export function clientSetup(client: ClientName, g: Gateway): ClientSetup {
         notes: ["root keys (model, model_provider) go above any [table] in config.toml", "then: codex (or: lmrelay run codex -- exec \"hello\")"],
       };
     }
-    case "gemini":
+    case "gemini": {
       // Gemini CLI configuration reference: GOOGLE_GEMINI_BASE_URL (server root; http only for
-      // localhost), GEMINI_API_KEY, GEMINI_MODEL; GEMINI_DEFAULT_AUTH_TYPE skips the auth prompt.
+      // localhost), GEMINI_API_KEY, GEMINI_MODEL; GEMINI_DEFAULT_AUTH_TYPE preselects the auth
+      // dialog. Headless (-p), a base URL in the environment selects its "gateway" auth, which
+      // 0.61 then refuses ("Invalid auth method selected") unless settings name "gemini-api-key":
+      // `run` passes that as the lowest-precedence settings layer (GEMINI_CLI_SYSTEM_DEFAULTS_PATH).
+      const settings = JSON.stringify({ security: { auth: { selectedType: "gemini-api-key" } } }, null, 2);
       return {
         title: "Gemini CLI",
         env: { GOOGLE_GEMINI_BASE_URL: g.root, GEMINI_API_KEY: g.key, GEMINI_MODEL: g.model, GEMINI_DEFAULT_AUTH_TYPE: "gemini-api-key" },
+        file: { path: "~/.gemini/settings.json (merge in)", content: settings },
+        runFiles: [{ envVar: "GEMINI_CLI_SYSTEM_DEFAULTS_PATH", fileName: "gemini-system-defaults.json", content: settings }],
         command: ["gemini"],
         runnable: true,
-        notes: ['then: gemini (or: lmrelay run gemini -- -p "hello")', "Gemini CLI takes a plain http:// base URL only for localhost; elsewhere put lmrelay behind https"],
+        notes: [
+          'then: gemini (or: lmrelay run gemini -- -p "hello"; headless outside a trusted folder add --skip-trust)',
+          "Gemini CLI takes a plain http:// base URL only for localhost; elsewhere put lmrelay behind https",
+        ],
       };
+    }
     case "openai":
       // openai (Python and Node) SDKs read OPENAI_BASE_URL and OPENAI_API_KEY.
       return {
