@@ -142,4 +142,4 @@ test("the binary's entry point dispatches logs and stats", async () => {
   const [statsOut, statsCode] = await Promise.all([new Response(stats.stdout).text(), stats.exited]);
   expect(statsCode).toBe(0);
   expect(statsOut).toContain("requests 7");
-});
+}, 20_000); // two processes: more than the default 5 s on a loaded machine
