@@ -15,7 +15,7 @@ setDefaultTimeout(30_000);
 // Providers switched off for a missing key stay visible: `check` lists them with the unset variable,
 // marks each alias target and gives a verdict per alias (`--strict` fails on an alias with nothing
 // usable), `models` marks them, and a request for one of their models is a 404 naming the reason,
-// in each protocol's own error shape (checked through the official SDKs).
+// in each protocol's own error shape (checked through the official SDKs; Gemini's as raw JSON).
 
 const root = path.resolve(import.meta.dir, "../..");
 const dirs: string[] = [];
@@ -123,6 +123,17 @@ test("a model of a disabled provider is a 404 naming the reason, in each protoco
     const o = await ollama.chat({ model: "openai/gpt-4o", messages: [{ role: "user", content: "hi" }], stream: false }).catch((e) => e);
     expect(o.status_code).toBe(404);
     expect(o.error).toBe('lmrelay: model "openai/gpt-4o": provider "openai" is disabled (LMRELAY_T_OPENAI_KEY not set)');
+
+    // Google's shape: { error: { code, message, status } }.
+    const g = await fetch(`${url}/v1beta/models/openai/gpt-4o:generateContent`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-goog-api-key": "x" },
+      body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+    });
+    expect(g.status).toBe(404);
+    expect(await g.json()).toEqual({
+      error: { code: 404, status: "NOT_FOUND", message: 'lmrelay: model "openai/gpt-4o": provider "openai" is disabled (LMRELAY_T_OPENAI_KEY not set)' },
+    });
   } finally {
     await runtime.stop({ drainMs: 1_000 });
   }
