@@ -170,7 +170,7 @@ export type StreamEvent =
   | { type: "finish"; reason: FinishReason; stopSequence?: string }
   /** An upstream error after the answer began (the HTTP status is already 200). */
   | { type: "error"; error: import("./errors").GatewayError }
-  /** Same-format passthrough only (router/passthrough.ts): answer bytes already in the client's
+  /** Same-format passthrough only (an adapter's `forward`): answer bytes already in the client's
    *  wire format; `content` = they carry output (time to first token), `chars` = how much. */
   | { type: "raw"; data: string | Uint8Array; content: boolean; chars: number };
 

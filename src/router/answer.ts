@@ -2,10 +2,9 @@ import { type GatewayError, lmrelayError, toGatewayError } from "../core/errors"
 import { SettledAnswer } from "../core/fold";
 import type { ChatRequest, StreamEvent, Usage } from "../core/types";
 import { adapterFor } from "../upstream/registry";
-import type { Target } from "../upstream/types";
+import type { Target, UpstreamCall } from "../upstream/types";
 import { clientClosed } from "./attempts";
 import { IdleWatch } from "./idle";
-import { passthroughBody, passthroughChat } from "./passthrough";
 
 // One chat attempt from its start to the end of its answer: `openChat` waits for the answer to
 // begin (so a failure before the first byte can still fail over), `relayAnswer` then hands the
@@ -13,40 +12,62 @@ import { passthroughBody, passthroughChat } from "./passthrough";
 // aborting the upstream when the client leaves or the stream stalls.
 
 export interface OpenedChat {
-  /** Events read before the answer was committed (start, the first content event). */
+  /** Events read before the answer was committed (start, role, comments, the first content event). */
   first: StreamEvent[];
   /** The rest of a stream; undefined when the whole answer is in `first`. */
   rest: AsyncIterator<StreamEvent> | undefined;
   /** Upstream response headers (rate-limit state). */
   headers?: Headers;
-  /** The events carry the upstream's own bytes (same-format passthrough). */
-  passthrough?: boolean;
+  /** The events carry the upstream's own bytes (the adapter forwarded the client's request). */
+  raw?: boolean;
+  /** Hears every read of the upstream body; the relay starts it once the answer is committed. */
+  watch: IdleWatch;
   /** What the translation changed for the target model (`x-lmrelay-adjusted`). */
   adjusted?: string[];
 }
 
-/** Resolves once the answer has begun (stream: its first content event) or is complete (non-stream). */
-/** `adjusted`: changes the router made before the adapter (thinking left out for a model known not
- *  to think); the adapter's own follow. */
+/** An event that carries output: the answer is committed at the first one. Before it (a start or
+ *  role chunk, comments, an in-band error) the attempt can still fail over. */
+function isContent(ev: StreamEvent): boolean {
+  switch (ev.type) {
+    case "text":
+    case "thinking":
+    case "redacted_thinking":
+    case "tool_call_start":
+    case "tool_call_delta":
+      return true;
+    case "raw":
+      return ev.content;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Resolves once the answer is committed (stream: its first content event) or complete (non-stream,
+ * or a stream that ended before any content). One kind of attempt: the adapter forwards the
+ * client's own request when it can (`forward`), else translates (`chat`); both replies are read
+ * by the same rule, and an error before the first content is thrown, so the router fails over.
+ * `adjusted`: changes the router made before the adapter (thinking left out for a model known not
+ * to think); the adapter's own follow.
+ */
 export async function openChat(req: ChatRequest, target: Target, signal: AbortSignal, adjusted?: string): Promise<OpenedChat> {
   const adapter = adapterFor(target.provider.type);
   if (!adapter) throw lmrelayError("internal", `no adapter for provider type ${target.provider.type}`);
-  // An OpenAI client's request to a plain OpenAI-wire upstream goes as its own bytes.
-  const raw = passthroughBody(req, target.provider, target.model);
-  const reply = raw
-    ? await passthroughChat(req, { target, signal }, raw)
-    : await adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, { target, signal });
-  const passthrough = "passthrough" in reply && reply.passthrough === true;
+  const watch = new IdleWatch();
+  const call: UpstreamCall = { target, signal, reads: watch };
+  const reply = await (adapter.forward?.(req, call) ?? adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, call));
   const changes = adjusted ? [adjusted, ...(reply.adjusted ?? [])] : reply.adjusted;
   const it = reply.events[Symbol.asyncIterator]();
   const first: StreamEvent[] = [];
+  const raw = reply.raw === true;
   try {
     for (;;) {
       const r = await it.next();
-      if (r.done) return { first, rest: undefined, headers: reply.headers, passthrough, adjusted: changes };
+      if (r.done) return { first, rest: undefined, headers: reply.headers, raw, watch, adjusted: changes };
       if (r.value.type === "error") throw r.value.error;
       first.push(r.value);
-      if (req.stream && r.value.type !== "start") return { first, rest: it, headers: reply.headers, passthrough, adjusted: changes };
+      if (req.stream && isContent(r.value)) return { first, rest: it, headers: reply.headers, raw, watch, adjusted: changes };
     }
   } catch (e) {
     await it.return?.().catch(() => {});
@@ -182,7 +203,10 @@ class RelayedAnswer implements AsyncIterableIterator<StreamEvent> {
       );
     if (this.at < 0) {
       this.at = 0;
-      if (this.rest && this.opts.idleMs) this.watch = new IdleWatch(this.opts.idleMs, this.opts.abort);
+      if (this.rest && this.opts.idleMs) {
+        this.watch = this.opened.watch;
+        this.watch.start(this.opts.idleMs, this.opts.abort);
+      }
     }
     if (this.phase === 0) {
       const { first } = this.opened;

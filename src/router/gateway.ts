@@ -109,7 +109,7 @@ export class RelayGateway implements Gateway {
         ...(adjusted ? { "x-lmrelay-adjusted": adjusted } : {}),
         ...explainHeaders(records, plan.note, showsRoute(config, ctx)),
       },
-      passthrough: opened.passthrough,
+      raw: opened.raw,
       promptTokens,
     };
   }

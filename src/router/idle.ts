@@ -1,5 +1,7 @@
+import type { ReadWatch } from "../upstream/types";
+
 // The inter-chunk idle timeout of a relayed stream: when an upstream goes silent mid-answer for
-// longer than the limit, the attempt is aborted and the client gets its protocol's error event
+// longer than the limit (no byte at all: a keep-alive comment counts as life), the attempt is aborted and the client gets its protocol's error event
 // instead of a hang. One coarse sweep serves every open stream (a timer per stream costs memory
 // for each of thousands of long answers): an event only sets a flag, and the sweep, every tenth
 // of the shortest limit (at most a second), aborts the streams that stayed silent. A stream is cut
@@ -21,7 +23,7 @@ function sweep(): void {
     } else if (now - w.quietSince >= w.limitMs) {
       watches.delete(w);
       w.fired = true;
-      w.abort.abort(new DOMException("stream idle", "TimeoutError"));
+      w.abort?.abort(new DOMException("stream idle", "TimeoutError"));
     }
   }
   if (watches.size === 0) {
@@ -31,19 +33,26 @@ function sweep(): void {
   }
 }
 
-export class IdleWatch {
+/** One attempt's idle watch. Made with the attempt, it hears every read of the upstream body (the
+ *  adapter's HTTP plumbing touches it: keep-alives and comments count, not only decoded events);
+ *  it starts counting once the answer is committed. */
+export class IdleWatch implements ReadWatch {
   /** Set once the limit was hit (the abort came from here). */
   fired = false;
-  /** An event arrived since the last sweep. */
+  /** Something arrived since the last sweep. */
   heard = false;
   /** When a sweep last found the stream had heard something (or the watch began). */
-  quietSince = performance.now();
+  quietSince = 0;
+  limitMs = 0;
+  /** Aborted, with a TimeoutError, when the limit is hit. */
+  abort: AbortController | undefined;
 
-  constructor(
-    readonly limitMs: number,
-    /** Aborted, with a TimeoutError, when the limit is hit. */
-    readonly abort: AbortController,
-  ) {
+  /** Starts counting: `abort` is aborted after `limitMs` without a read or an event. */
+  start(limitMs: number, abort: AbortController): void {
+    this.limitMs = limitMs;
+    this.abort = abort;
+    this.heard = false;
+    this.quietSince = performance.now();
     watches.add(this);
     const every = Math.min(1000, Math.max(10, limitMs / 10));
     if (every < sweepMs) {

@@ -30,7 +30,7 @@ export interface ChatOutcome {
   /** `x-lmrelay-*` headers to add to the response. */
   headers: Record<string, string>;
   /** The events carry the upstream's own bytes (`raw` events): relay those, encode nothing. */
-  passthrough?: boolean;
+  raw?: boolean;
   /** lmrelay's estimate of the request's input tokens (for answers whose upstream reports none). */
   promptTokens: number;
 }

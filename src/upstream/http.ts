@@ -1,6 +1,6 @@
 import { type ErrorKind, GatewayError, kindForStatus } from "../core/errors";
 import { limitResetMs } from "../health/ratelimit";
-import type { UpstreamCall } from "./types";
+import type { ReadWatch, UpstreamCall } from "./types";
 
 // HTTP plumbing every HTTP upstream adapter shares: send with the call's signal, turn a failed
 // answer (non-2xx, refused connection, timeout, cut body) into a GatewayError the router can act
@@ -14,13 +14,15 @@ export interface UpstreamEndpoint {
   signal: AbortSignal;
   /** Largest non-stream body read into memory (`limits.maxUpstreamBodyBytes`). */
   maxBodyBytes?: number;
+  /** Touched on every body read (`bodyChunks`), whatever the bytes were. */
+  reads?: ReadWatch;
 }
 
 export const DEFAULT_MAX_UPSTREAM_BODY_BYTES = 128 * 1024 * 1024;
 
 export function endpointOf(call: UpstreamCall): UpstreamEndpoint {
   const { provider, key } = call.target;
-  return { providerId: provider.id, secret: key?.secret, signal: call.signal, maxBodyBytes: provider.maxBodyBytes };
+  return { providerId: provider.id, secret: key?.secret, signal: call.signal, maxBodyBytes: provider.maxBodyBytes, reads: call.reads };
 }
 
 /** What an error body said, whatever envelope it came in. */
@@ -143,7 +145,12 @@ interface BodyReader {
 
 class BodyChunks implements AsyncIterableIterator<Uint8Array> {
   private reader: BodyReader | undefined;
-  private readonly got = (r: { done: boolean; value?: Uint8Array }): IteratorResult<Uint8Array> => (r.done ? this.release() : (r as IteratorYieldResult<Uint8Array>));
+  private readonly got = (r: { done: boolean; value?: Uint8Array }): IteratorResult<Uint8Array> => {
+    if (r.done) return this.release();
+    // Any bytes are life, even a keep-alive comment no decoder turns into an event.
+    this.ep.reads?.touch();
+    return r as IteratorYieldResult<Uint8Array>;
+  };
   private readonly failed = (err: unknown): never => {
     this.release();
     throw failureFromThrown(this.ep, err);

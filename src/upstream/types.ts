@@ -13,6 +13,14 @@ export interface UpstreamCall {
   target: Target;
   /** Fires on client disconnect, on the attempt's first-byte timeout and on the request deadline. */
   signal: AbortSignal;
+  /** Told of every read of the upstream body (`bodyChunks`): the router's stream idle watch. */
+  reads?: ReadWatch;
+}
+
+/** Hears that bytes arrived from the upstream, whatever they were (SSE comments and keep-alives
+ *  included): an upstream that is still sending must not be cut as stalled. */
+export interface ReadWatch {
+  touch(): void;
 }
 
 export interface ChatReply {

@@ -35,7 +35,7 @@ function relay(steps: (StreamEvent | "hang" | Error)[], idleMs?: number) {
   const client = new AbortController();
   abort.signal.addEventListener("abort", () => log.push("aborted"));
   const events = relayAnswer(
-    { first: [{ type: "start", id: "a1" }, text("hi")], rest: upstream(steps, abort.signal, log) },
+    { first: [{ type: "start", id: "a1" }, text("hi")], rest: upstream(steps, abort.signal, log), watch: new IdleWatch() },
     {
       receivedAt: performance.now(),
       clientSignal: client.signal,
@@ -128,9 +128,12 @@ describe("IdleWatch", () => {
     const heard = new AbortController();
     const silent = new AbortController();
     const stopped = new AbortController();
-    const a = new IdleWatch(60, heard);
-    const b = new IdleWatch(60, silent);
-    const c = new IdleWatch(60, stopped);
+    const a = new IdleWatch();
+    const b = new IdleWatch();
+    const c = new IdleWatch();
+    a.start(60, heard);
+    b.start(60, silent);
+    c.start(60, stopped);
     c.stop();
     const t0 = performance.now();
     while (performance.now() - t0 < 150) {

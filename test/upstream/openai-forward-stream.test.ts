@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { StreamEvent } from "../../src/core/types";
-import { rawStream } from "../../src/router/passthrough-stream";
+import { rawStream } from "../../src/upstream/openai/forward-stream";
 import { collect } from "../helpers/async";
 
 // The stream half of same-format passthrough: the upstream's frames go on as they came (a read of

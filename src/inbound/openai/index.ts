@@ -4,8 +4,6 @@ import type { ChatRequest } from "../../core/types";
 import type { RequestContext } from "../../router/types";
 import { anthropicModel, anthropicModelList } from "../anthropic/models";
 import { getGeminiModel, isGoogleClient, listGeminiModels } from "../gemini";
-import { keepOriginal, rawAnswer } from "../../router/passthrough";
-import { PassthroughStreamEncoder } from "../../router/passthrough-stream";
 import { foldStream, jsonResponse, readJsonBody, readJsonBodyText, relayHeaders, streamBody } from "../http";
 import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";
 import { decodeChatRequest, decodeCompletionRequest } from "./decode";
@@ -13,6 +11,7 @@ import { decodeEmbedRequest, encodeEmbeddings } from "./embeddings";
 import { type AnswerMeta, encodeChatCompletion, encodeTextCompletion } from "./encode";
 import { openaiErrorResponse } from "./errors";
 import { modelIdFromPath, openaiModel, openaiModelList } from "./models";
+import { keepOriginal, PassthroughStreamEncoder, rawAnswer } from "./raw";
 import { ChatStreamEncoder, CompletionStreamEncoder } from "./stream";
 
 // The OpenAI inbound protocol: routes for chat completions, legacy completions, embeddings and
@@ -33,10 +32,10 @@ async function relayChat(request: Request, ctx: RequestContext, deps: InboundDep
     fallbackModel: outcome.model,
     created: Math.floor(ctx.receivedAtMs / 1000),
   };
-  if (outcome.passthrough && !req.stream) return new Response(await rawAnswer(outcome.events), { headers: { "content-type": "application/json", ...headers } });
+  if (outcome.raw && !req.stream) return new Response(await rawAnswer(outcome.events), { headers: { "content-type": "application/json", ...headers } });
   if (req.stream) {
     const includeUsage = req.includeUsage === true;
-    const encoder = outcome.passthrough
+    const encoder = outcome.raw
       ? new PassthroughStreamEncoder(meta, includeUsage)
       : legacy ? new CompletionStreamEncoder(meta, includeUsage) : new ChatStreamEncoder(meta, includeUsage);
     return new Response(streamBody(outcome.events, encoder, toGatewayError), { headers: { ...headers, ...SSE_HEADERS } });

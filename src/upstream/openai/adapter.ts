@@ -5,6 +5,7 @@ import { type OpenAIQuirks, presetFor } from "../presets";
 import type { ChatReply, Target, UpstreamAdapter, UpstreamCall } from "../types";
 import { decodeChatResponse, decodeChatStream, errorFromPayload } from "./decode";
 import { encodeChatRequest } from "./encode";
+import { forwardChat } from "./forward";
 import { fitOpenAIBody, openaiRulesFor } from "./rules";
 
 // The OpenAI wire adapter, parameterised by where the endpoints live and how the key is sent, so
@@ -72,7 +73,11 @@ export const openaiRoutes: OpenAIWireRoutes = {
   modelsUrl: (p) => modelsUrlFor(p.baseUrl, presetFor(p.type)?.modelsPath),
 };
 
-export const openaiAdapter = createOpenAIWireAdapter("openai", openaiRoutes);
+/** Plain OpenAI wire: also takes an OpenAI client's request as it is (same-format passthrough). */
+export const openaiAdapter: UpstreamAdapter = {
+  ...createOpenAIWireAdapter("openai", openaiRoutes),
+  forward: (req, call) => forwardChat(req, call, quirksOf(call.target.provider)),
+};
 
 export function quirksOf(provider: ResolvedProvider): OpenAIQuirks {
   return presetFor(provider.type)?.openai ?? {};

@@ -1,17 +1,13 @@
-import type { GatewayError } from "../core/errors";
-import { DEFAULT_MAX_EVENT_CHARS, Utf8Reads } from "../core/sse";
-import type { StreamEvent } from "../core/types";
-import type { StreamEncoder } from "../inbound/http";
-import type { AnswerMeta } from "../inbound/openai/encode";
-import { ChatStreamEncoder } from "../inbound/openai/stream";
-import { bodyChunks, type UpstreamEndpoint, upstreamError } from "../upstream/http";
-import { errorFromPayload, OpenAIChunkDecoder } from "../upstream/openai/decode";
+import type { GatewayError } from "../../core/errors";
+import { DEFAULT_MAX_EVENT_CHARS, Utf8Reads } from "../../core/sse";
+import type { StreamEvent } from "../../core/types";
+import { bodyChunks, type UpstreamEndpoint, upstreamError } from "../http";
+import { errorFromPayload, OpenAIChunkDecoder } from "./decode";
 
-// The stream half of same-format passthrough (passthrough.ts sends the request): the upstream's
-// SSE bytes relayed as they came, decoded alongside for lmrelay's bookkeeping, and the inbound
-// encoder that adds only what the translation would add.
-
-const DONE = "data: [DONE]\n\n";
+// The stream half of same-format passthrough (forward.ts sends the request): the upstream's SSE
+// bytes relayed as they came, decoded alongside for lmrelay's bookkeeping. What the translation
+// would add on the client's side (a missing finish reason, an estimated usage, `[DONE]`) the
+// inbound OpenAI codec writes (inbound/openai/raw.ts).
 
 /**
  * The upstream's SSE body as `raw` events, one per upstream read that holds whole frames (an
@@ -20,7 +16,9 @@ const DONE = "data: [DONE]\n\n";
  * closes the stream, after what the translation would add: a missing finish reason, an estimated
  * usage). A frame split across reads waits for its end; an upstream error frame becomes an `error`
  * event (the client gets lmrelay's error frame, as on the translated path). Comments before the
- * first data frame wait for it, so a keep-alive does not commit the answer (no failover after it).
+ * first data frame wait for it and go out with it. Only a `raw` event that carries output is
+ * `content`: the router commits to the answer there, so a role chunk followed by an in-band error
+ * still fails over.
  */
 export async function* rawStream(ep: UpstreamEndpoint, res: Response, stripUsage: boolean): AsyncGenerator<StreamEvent> {
   const frames = new RawFrames(ep, stripUsage);
@@ -178,63 +176,5 @@ function errorPayload(frame: string): unknown {
     return p?.error ?? p;
   } catch {
     return data;
-  }
-}
-
-/** The inbound side of a passthrough stream: the upstream's bytes, and what the translation would
- *  add (a missing finish reason, an estimated usage chunk when asked for, `[DONE]`, error frames)
- *  in the translation's own encoder, which sees the answer's start only if it has to write. */
-export class PassthroughStreamEncoder implements StreamEncoder {
-  /** Made when lmrelay has something to write itself (most streams: never). */
-  private translation: ChatStreamEncoder | undefined;
-  private estimated = false;
-  /** The start event, not yet shown to the translation (it fixes the id and model of the chunks
-   *  lmrelay adds; its opening chunk is the upstream's, relayed already). */
-  private start: StreamEvent | undefined;
-
-  constructor(
-    private readonly meta: AnswerMeta,
-    private readonly includeUsage: boolean,
-  ) {}
-
-  encode(ev: StreamEvent): string | Uint8Array {
-    switch (ev.type) {
-      case "raw":
-        return ev.data;
-      case "start":
-        this.start = ev;
-        return "";
-      case "finish":
-        return this.inner().encode(ev);
-      case "usage":
-        // The upstream's own usage chunk was relayed already; only an estimate needs writing.
-        if (ev.usage.estimated) {
-          this.estimated = true;
-          this.inner().encode(ev);
-        }
-        return "";
-      default:
-        return "";
-    }
-  }
-
-  end(): string {
-    if (!(this.includeUsage && this.estimated)) return DONE;
-    const inner = this.inner();
-    inner.encode({ type: "finish", reason: "stop" }); // the finish chunk went out already
-    return inner.end();
-  }
-
-  error(err: GatewayError): string {
-    return this.inner().error(err);
-  }
-
-  private inner(): ChatStreamEncoder {
-    this.translation ??= new ChatStreamEncoder(this.meta, this.includeUsage);
-    if (this.start) {
-      this.translation.encode(this.start);
-      this.start = undefined;
-    }
-    return this.translation;
   }
 }

@@ -1,35 +1,35 @@
-import type { ResolvedProvider } from "../config/resolve";
-import type { ChatRequest, StreamEvent } from "../core/types";
-import { DEFAULT_MAX_UPSTREAM_BODY_BYTES, endpointOf, failureFromThrown, readBoundedText, sendUpstream, type UpstreamEndpoint, upstreamError } from "../upstream/http";
-import { openaiAdapter, quirksOf } from "../upstream/openai/adapter";
-import { openaiBodyFits } from "../upstream/openai/rules";
-import { decodeChatResponse, decodeUsage } from "../upstream/openai/decode";
-import { adapterFor } from "../upstream/registry";
-import type { ChatReply, UpstreamCall } from "../upstream/types";
-import { rawStream } from "./passthrough-stream";
-import { SettledAnswer } from "../core/fold";
+import type { ResolvedProvider } from "../../config/resolve";
+import type { ChatRequest, StreamEvent } from "../../core/types";
+import { DEFAULT_MAX_UPSTREAM_BODY_BYTES, endpointOf, failureFromThrown, readBoundedText, sendUpstream, type UpstreamEndpoint, upstreamError } from "../http";
+import type { OpenAIQuirks } from "../presets";
+import type { ChatReply, UpstreamCall } from "../types";
+import { decodeChatResponse, decodeUsage } from "./decode";
+import { rawStream } from "./forward-stream";
+import { openaiBodyFits } from "./rules";
 
-// Same-format passthrough: an OpenAI Chat Completions request bound for a plain OpenAI-wire upstream
-// (openai, openai-compatible, presets whose quirks this body does not trigger) is forwarded as the
-// client's own bytes with only the needed edits (model name, max-tokens field name, usage asked
-// for on streams), and the upstream's answer bytes go back as they are. The canonical request is
-// still decoded (validation, routing, governance), and every answer is still decoded alongside
-// (usage, time to first token, errors), so failover, audit and health see exactly what the
-// translated path would; what is saved is the request encoding and the answer re-encoding.
+// Same-format passthrough, the OpenAI adapter's `forward`: an OpenAI Chat Completions request bound
+// for a plain OpenAI-wire upstream (openai, openai-compatible, presets whose quirks this body does
+// not trigger) is sent as the client's own bytes with only the needed edits (model name,
+// max-tokens field name, usage asked for on streams), and the upstream's answer bytes go back as
+// `raw` events. The canonical request is still decoded (validation, routing, governance), and
+// every answer is still decoded alongside (usage, time to first token, errors), so failover, audit
+// and health see exactly what the translated path would; what is saved is the request encoding and
+// the answer re-encoding. The router treats the reply like any other (one commit rule: the first
+// content).
 
-/** Marks a decoded OpenAI chat request as forwardable; `text` is the body it was decoded from. */
-export function keepOriginal(req: ChatRequest, text: string, body: unknown): void {
-  if (body && typeof body === "object" && !Array.isArray(body)) req.original = { protocol: "openai", text, body: body as Record<string, unknown> };
+/** The forwarded reply, or undefined when this request must be translated for this provider. */
+export function forwardChat(req: ChatRequest, call: UpstreamCall, quirks: OpenAIQuirks): Promise<ChatReply> | undefined {
+  const body = forwardBody(req, call.target.provider, quirks, call.target.model);
+  return body && sendForward(req, call, body);
 }
 
 const PLAIN_EFFORTS = new Set(["minimal", "low", "medium", "high"]);
 
 /** The upstream body to send, or undefined when this request must be translated for this provider. */
-export function passthroughBody(req: ChatRequest, provider: ResolvedProvider, model: string): { text: string; injectedUsage: boolean } | undefined {
+export function forwardBody(req: ChatRequest, provider: ResolvedProvider, q: OpenAIQuirks, model: string): { text: string; injectedUsage: boolean } | undefined {
   const original = req.original;
-  if (!original || original.protocol !== "openai" || adapterFor(provider.type) !== openaiAdapter) return undefined;
+  if (!original || original.protocol !== "openai") return undefined;
   const b = original.body;
-  const q = quirksOf(provider);
   if (q.nineCharToolIds) return undefined;
   if (q.dropFields?.some((f) => f in b)) return undefined;
   if (q.requiredToolChoice && b.tool_choice === "required") return undefined;
@@ -185,7 +185,7 @@ function valueEndAt(text: string, i: number): number {
 
 /** Sends the forwarded body; the reply's events are `raw` (the client's bytes) plus the canonical
  *  events decoded from them, which only lmrelay's bookkeeping reads. */
-export async function passthroughChat(req: ChatRequest, call: UpstreamCall, body: { text: string; injectedUsage: boolean }): Promise<ChatReply & { passthrough: boolean }> {
+async function sendForward(req: ChatRequest, call: UpstreamCall, body: { text: string; injectedUsage: boolean }): Promise<ChatReply> {
   const ep = endpointOf(call);
   const { provider, key } = call.target;
   const headers: Record<string, string> = { "content-type": "application/json", accept: req.stream ? "text/event-stream" : "application/json" };
@@ -193,7 +193,7 @@ export async function passthroughChat(req: ChatRequest, call: UpstreamCall, body
   Object.assign(headers, provider.headers);
   const res = await sendUpstream(ep, `${provider.baseUrl}/chat/completions`, { method: "POST", headers, body: body.text });
   const isJson = (res.headers.get("content-type") ?? "").includes("application/json");
-  if (req.stream && !isJson) return { events: rawStream(ep, res, body.injectedUsage && !req.includeUsage), headers: res.headers, passthrough: true };
+  if (req.stream && !isJson) return { events: rawStream(ep, res, body.injectedUsage && !req.includeUsage), headers: res.headers, raw: true };
   const text = await readAnswer(ep, res);
   let json: unknown;
   try {
@@ -204,8 +204,8 @@ export async function passthroughChat(req: ChatRequest, call: UpstreamCall, body
   const events = decodeChatResponse(json, { ep });
   // A server that ignored `stream: true` answered whole (the client wants a stream), or an answer
   // missing its finish reason or usage (the translation supplies them): translate.
-  if (req.stream || !completeAnswer(json)) return { events: fromArray(events), headers: res.headers, passthrough: false };
-  return { events: fromArray([{ type: "raw", data: text, content: false, chars: 0 }, ...events]), headers: res.headers, passthrough: true };
+  if (req.stream || !completeAnswer(json)) return { events: fromArray(events), headers: res.headers };
+  return { events: fromArray([{ type: "raw", data: text, content: false, chars: 0 }, ...events]), headers: res.headers, raw: true };
 }
 
 async function readAnswer(ep: UpstreamEndpoint, res: Response): Promise<string> {
@@ -223,16 +223,4 @@ function completeAnswer(json: any): boolean {
 
 async function* fromArray(events: StreamEvent[]): AsyncGenerator<StreamEvent> {
   yield* events;
-}
-
-/** The non-stream answer's bytes, once the events are over (bookkeeping included); errors throw. */
-export async function rawAnswer(events: AsyncIterable<StreamEvent>): Promise<string | Uint8Array> {
-  let data: string | Uint8Array = "";
-  const take = (ev: StreamEvent) => {
-    if (ev.type === "raw") data = ev.data;
-    else if (ev.type === "error") throw ev.error;
-  };
-  if (events instanceof SettledAnswer) for (const ev of events.events) take(ev);
-  else for await (const ev of events) take(ev);
-  return data;
 }
