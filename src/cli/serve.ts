@@ -1,5 +1,5 @@
 import { createLogger, flushStdoutLines, LEVELS, type Logger, parseLevel, prettyLogs } from "../log/logger";
-import { configSecrets } from "../log/redact";
+import { configSecrets } from "../config/secrets";
 import { Runtime } from "../server/runtime";
 import { loadConfigArg, type ParsedArgs, stringFlag, unknownFlags } from "./args";
 import { ConfigReloader } from "./serve-reload";

@@ -2,12 +2,11 @@ import path from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { type Matcher, compileGlobs } from "../core/glob";
 import { fingerprint } from "../core/secrets";
-import { governanceProblems } from "../governance/validate";
-import { presetFor } from "../upstream/presets";
-import { adapterFor } from "../upstream/registry";
 import type { LmrelayConfig, ModelInfoConfig, ModelPrice, ProviderType, RouteCandidate, RouteRequest, RoutingStrategy } from "./define";
 import { isMissingEnv } from "./env";
 import { schemaProblems } from "./problems";
+import { providerTypeDefaults } from "./provider-types";
+import { governanceProblems } from "./validate";
 import { ConfigSchema } from "./schema";
 
 // Validates an evaluated config object and resolves it into what the server runs on: defaults
@@ -169,8 +168,8 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       disabled.set(id, { id, type: p.type, reason: "enabled: false" });
       continue;
     }
-    const preset = presetFor(p.type);
-    if (!preset || !adapterFor(p.type)) {
+    const preset = providerTypeDefaults(p.type);
+    if (!preset) {
       problems.push({ path: `providers.${id}.type`, message: `provider type "${p.type}" is not supported by this build` });
       continue;
     }

@@ -1,13 +1,18 @@
 import type { ResolvedClient, ResolvedConfig } from "../config/resolve";
+import type { RequestContext } from "../core/gateway";
 import { lmrelayError } from "../core/errors";
 import { secretEquals } from "../core/secrets";
-import { compileCidrs } from "./cidr";
+import { compileCidrs } from "../core/cidr";
 
 // Client authentication (SPEC §6): a key as `Authorization: Bearer`, `x-api-key`, `api-key` or
 // (Google clients) `x-goog-api-key` or the `?key=` query parameter,
 // compared in constant time against every configured client key. A request with no key at all may
 // still belong to a client whose `allowNoAuthFrom` CIDRs hold its address (Ollama clients send no
 // headers); a wrong key is refused wherever it comes from.
+
+/** A request's context as governance and the router read it: its client is the one `authenticate`
+ *  resolved (the server sets it), with its limits, budget and allow-list. */
+export type ClientContext = RequestContext & { client?: ResolvedClient };
 
 export function presentedKey(headers: Headers, fromQuery?: string): string | undefined {
   const auth = headers.get("authorization");

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from "../config/resolve";
-import type { RequestContext } from "../router/types";
+import type { RequestContext } from "../core/gateway";
 import type { BodyRow } from "../store/schema";
 import { redactorFor } from "./redact";
 

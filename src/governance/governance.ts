@@ -1,10 +1,9 @@
 import type { ResolvedClient, ResolvedConfig } from "../config/resolve";
 import { lmrelayError } from "../core/errors";
-import { configSecrets } from "../log/redact";
-import type { Candidate } from "../router/candidates";
-import type { RequestContext } from "../router/types";
+import { configSecrets } from "../config/secrets";
 import type { RequestRow } from "../store/schema";
-import { allowedCandidates } from "./allowlist";
+import { type AdmissionCandidate, allowedCandidates } from "./allowlist";
+import type { ClientContext } from "./auth";
 import { type BudgetPeriod, PERIOD_WORD, periodEnd, SpendLedger, type SpendSource } from "./budget";
 import { type LimitState, rateLimitHeaders } from "./headers";
 import { RequestWindow, TokenWindow, WINDOW_MS } from "./limits";
@@ -15,17 +14,17 @@ import { costOf, priceFor } from "./pricing";
 // the protocol's rate-limit headers) and `settle` once the request is recorded (prices the usage,
 // corrects the token estimate, releases the concurrency slot, adds the spend).
 
-export interface AdmissionRequest {
+export interface AdmissionRequest<C extends AdmissionCandidate = AdmissionCandidate> {
   /** The model name as the client asked for it. */
   model: string;
-  candidates: Candidate[];
+  candidates: C[];
   /** Estimated input tokens (tpm admission and the budget's lower bound). */
   promptTokens: number;
 }
 
-export interface Admitted {
+export interface Admitted<C extends AdmissionCandidate = AdmissionCandidate> {
   /** The candidates this client may use, in the router's order. */
-  candidates: Candidate[];
+  candidates: C[];
   /** Rate-limit headers for the answer (empty when the client has no rpm/tpm). */
   headers: Record<string, string>;
 }
@@ -70,7 +69,7 @@ function scrubSecrets(text: string, secrets: readonly string[]): string {
 
 export class Governance {
   private readonly clients = new Map<string, ClientState>();
-  private readonly open = new WeakMap<RequestContext, Admission>();
+  private readonly open = new WeakMap<ClientContext, Admission>();
   readonly ledger: SpendLedger;
   private readonly now: () => number;
 
@@ -95,7 +94,7 @@ export class Governance {
   }
 
   /** Admits the request or throws the refusal (403 model not allowed, 429 over a limit). */
-  admit(ctx: RequestContext, req: AdmissionRequest): Admitted {
+  admit<C extends AdmissionCandidate>(ctx: ClientContext, req: AdmissionRequest<C>): Admitted<C> {
     const config = this.deps.config();
     const client = ctx.client;
     const candidates = allowedCandidates(client, req.model, req.candidates);
@@ -131,7 +130,7 @@ export class Governance {
       const committed = this.ledger.spentIn(client.id, per, now) + this.ledger.reservedBy(client.id);
       // Keep the candidates this request can afford: free ones always; priced (or unknown-priced)
       // ones while the budget is not used up and their input cost alone still fits.
-      const costs = new Map<Candidate, number>();
+      const costs = new Map<C, number>();
       usable = candidates.filter((c) => {
         const price = priceFor(c.provider, c.model);
         if (price && price.input === 0 && price.output === 0) return true;
@@ -154,7 +153,7 @@ export class Governance {
 
   /** Prices the finished request's row (sets `costUsd`, `unpriced`) and settles its admission.
    *  Called exactly once per request, just before its audit row is queued. */
-  settle(ctx: RequestContext, row: RequestRow, attempts: readonly unknown[] = []): void {
+  settle(ctx: ClientContext, row: RequestRow, attempts: readonly unknown[] = []): void {
     const adm = this.open.get(ctx);
     if (adm) this.open.delete(ctx);
     const config = adm?.config ?? this.deps.config();
@@ -211,7 +210,7 @@ export class Governance {
     return out;
   }
 
-  private headers(ctx: RequestContext, client: ResolvedClient, s: ClientState, now: number): Record<string, string> {
+  private headers(ctx: ClientContext, client: ResolvedClient, s: ClientState, now: number): Record<string, string> {
     if (ctx.protocol === "ollama" || (!s.requests && !s.tokens)) return {};
     const requests: LimitState | undefined =
       s.requests && client.rpm ? { limit: client.rpm, remaining: client.rpm - s.requests.count(now), resetMs: s.requests.resetMs(now) } : undefined;
@@ -220,7 +219,7 @@ export class Governance {
     return rateLimitHeaders(ctx.protocol, now, requests, tokens);
   }
 
-  private limited(ctx: RequestContext, client: ResolvedClient, s: ClientState, now: number, waitMs: number, message: string) {
+  private limited(ctx: ClientContext, client: ResolvedClient, s: ClientState, now: number, waitMs: number, message: string) {
     const retryAfterMs = Math.max(1000, Math.ceil(waitMs / 1000) * 1000);
     return lmrelayError("rate_limited", `${message}; retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
       retryAfterMs,

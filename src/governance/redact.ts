@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from "../config/resolve";
+import { isRedactPattern as isPattern, redactRegExp as toRegExp } from "../core/redact-rules";
 import { fingerprint } from "../core/secrets";
 
 // Redaction of captured bodies (`audit: { bodies: true, redact: [...] }`). An entry is either a
@@ -7,30 +8,6 @@ import { fingerprint } from "../core/secrets";
 // client and admin keys) is replaced by its fingerprint whatever the config says.
 
 export const REDACTED = "[redacted]";
-
-/** Problems with `audit.redact` entries, for config validation. */
-export function redactProblems(entries: readonly string[]): { path: string; message: string }[] {
-  const out: { path: string; message: string }[] = [];
-  entries.forEach((e, i) => {
-    if (!isPattern(e)) return;
-    try {
-      toRegExp(e);
-    } catch (err) {
-      out.push({ path: `audit.redact[${i}]`, message: `not a valid regular expression: ${(err as Error).message}` });
-    }
-  });
-  return out;
-}
-
-function isPattern(entry: string): boolean {
-  return entry.length > 2 && entry.startsWith("/") && entry.lastIndexOf("/") > 0;
-}
-
-function toRegExp(entry: string): RegExp {
-  const end = entry.lastIndexOf("/");
-  const flags = entry.slice(end + 1);
-  return new RegExp(entry.slice(1, end), flags.includes("g") ? flags : flags + "g");
-}
 
 export class Redactor {
   private readonly fields: Set<string>;

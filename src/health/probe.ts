@@ -1,7 +1,6 @@
-import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
+import type { ResolvedConfig, ResolvedKey, ResolvedProvider } from "../config/resolve";
 import { GatewayError } from "../core/errors";
 import type { Logger } from "../log/logger";
-import { adapterFor } from "../upstream/registry";
 import type { HealthTracker } from "./tracker";
 
 // Active probes: every `health.probeIntervalMs`, each provider whose circuit is open, that has
@@ -11,6 +10,10 @@ import type { HealthTracker } from "./tracker";
 
 const MAX_PROBE_TIMEOUT_MS = 10_000;
 
+/** Asks a provider for its model list with this key; undefined when its wire format has none to
+ *  ask (the provider is then never probed). Passed in: health knows no upstream adapter. */
+export type ListModels = (provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal) => Promise<unknown> | undefined;
+
 export class Prober {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
@@ -19,6 +22,7 @@ export class Prober {
   constructor(
     private readonly tracker: HealthTracker,
     private readonly config: () => ResolvedConfig,
+    private readonly listModels: ListModels,
     private readonly log?: Logger,
   ) {}
 
@@ -59,14 +63,14 @@ export class Prober {
   }
 
   private async probe(provider: ResolvedProvider, config: ResolvedConfig): Promise<void> {
-    const adapter = adapterFor(provider.type);
-    if (!adapter?.listModels) return;
     // Any key not known to be bad will do: the probe asks whether the provider answers at all.
     const key = provider.keys.length ? provider.keys.find((k) => this.tracker.keyBlock(provider.id, k, "")?.kind !== "disabled") : undefined;
     if (provider.keys.length && !key) return;
     const timeout = Math.min(MAX_PROBE_TIMEOUT_MS, Math.max(1000, config.health.probeIntervalMs));
     try {
-      await adapter.listModels(provider, key, AbortSignal.timeout(timeout));
+      const listed = this.listModels(provider, key, AbortSignal.timeout(timeout));
+      if (!listed) return;
+      await listed;
       this.tracker.recordProbe(provider.id, true);
     } catch (err) {
       // Any HTTP answer but a server error means the provider is up (a bad key is the key's problem).

@@ -12,7 +12,7 @@ import {
   rampShare,
   successNow,
 } from "./entry";
-import { backoffMs, readLimits, remainingShare } from "./ratelimit";
+import { backoffMs, readLimits, remainingShare } from "../core/ratelimit";
 import { HealthScopes } from "./scopes";
 import { type Block, type CandidateHealth, type HealthEffect, KEY_DISABLED_REASON } from "./types";
 

@@ -1,7 +1,7 @@
 import type { Elysia } from "elysia";
 import type { GatewayError } from "../core/errors";
 import type { Protocol } from "../core/types";
-import type { Gateway, RequestContext } from "../router/types";
+import type { Gateway, RequestContext } from "../core/gateway";
 
 /** Runs one inbound request: builds its context (auth, idle-timeout off, request id), calls `work`,
  *  and turns any thrown error into this protocol's error response with `x-request-id`. */

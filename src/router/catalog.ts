@@ -1,4 +1,4 @@
-import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
+import type { ResolvedConfig, ResolvedKey, ResolvedProvider } from "../config/resolve";
 import { adapterFor } from "../upstream/registry";
 import type { ListedModel, ModelCapabilities } from "../upstream/types";
 
@@ -39,6 +39,11 @@ function capabilityIndex(listed: ListedModel[]): Map<string, ModelCapabilities> 
   let index: Map<string, ModelCapabilities> | undefined;
   for (const m of listed) if (m.capabilities) (index ??= new Map()).set(m.id, m.capabilities);
   return index;
+}
+
+/** A provider's model list (for health probes), or undefined when its wire format has none. */
+export function listProviderModels(provider: ResolvedProvider, key: ResolvedKey | undefined, signal: AbortSignal): Promise<string[]> | undefined {
+  return adapterFor(provider.type)?.listModels?.(provider, key, signal);
 }
 
 export class Catalog {

@@ -9,7 +9,8 @@ import { adapterFor } from "../upstream/registry";
 import { clientClosed } from "./attempts";
 import type { Candidate } from "./candidates";
 import { policyFor } from "./failover";
-import { ESTIMATED_HEADER, type RequestContext, type TokenCount } from "./types";
+import { ESTIMATED_HEADER, type TokenCount } from "../core/gateway";
+import type { ClientContext } from "../governance/auth";
 
 // Token counting (Anthropic `count_tokens`, Gemini `countTokens`): the model resolves as for a chat
 // (alias chain, `provider/model`, catalogs) and the client's allow-list applies; then the first
@@ -27,7 +28,7 @@ export interface CountEnv {
   log: Logger;
 }
 
-export async function countInputTokens(env: CountEnv, req: ChatRequest, ctx: RequestContext, resolved: Candidate[]): Promise<TokenCount> {
+export async function countInputTokens(env: CountEnv, req: ChatRequest, ctx: ClientContext, resolved: Candidate[]): Promise<TokenCount> {
   const { config, health, log } = env;
   const candidates = allowedCandidates(ctx.client, req.model, resolved);
   let attempts = 0;

@@ -4,7 +4,7 @@ import { GatewayError, lmrelayError, toGatewayError } from "../core/errors";
 import { estimatePromptTokens, estimateTextTokens } from "../core/tokens";
 import type { ChatRequest, EmbedRequest, ModelInfo, Usage } from "../core/types";
 import { modelVisible } from "../governance/allowlist";
-import { carriesAdminKey } from "../governance/auth";
+import { carriesAdminKey, type ClientContext } from "../governance/auth";
 import type { Governance } from "../governance/governance";
 import { HealthTracker } from "../health/tracker";
 import type { Logger } from "../log/logger";
@@ -25,7 +25,7 @@ import { KeyPool } from "./keypool";
 import { routeCandidates, type RoutePlan } from "./pipeline";
 import { isFree } from "./plan";
 import { StrategyState } from "./strategy";
-import { type ChatOutcome, type EmbedOutcome, type Gateway, type RequestContext, type TokenCount } from "./types";
+import { type ChatOutcome, type EmbedOutcome, type Gateway, type TokenCount } from "../core/gateway";
 import { routeRequestOf } from "./userroute";
 
 // The router's front door: resolve the model, admit the client, plan and order the candidates,
@@ -72,7 +72,7 @@ export class RelayGateway implements Gateway {
     this.capabilities.clear();
   }
 
-  async chat(req: ChatRequest, ctx: RequestContext): Promise<ChatOutcome> {
+  async chat(req: ChatRequest, ctx: ClientContext): Promise<ChatOutcome> {
     const config = this.deps.config();
     this.adoptConfig(config);
     const promptTokens = estimatePromptTokens(req);
@@ -117,7 +117,7 @@ export class RelayGateway implements Gateway {
   /** How the answer is relayed and recorded. Built apart from `chat()`: its closures live as long as
    *  the answer (a stream: minutes), and here they hold the request's scalars, not the request. */
   private relayOptions(
-    ctx: RequestContext,
+    ctx: ClientContext,
     config: ResolvedConfig,
     success: AttemptSuccess<OpenedChat>,
     promptTokens: number,
@@ -163,14 +163,14 @@ export class RelayGateway implements Gateway {
   }
 
   /** The resolved upstream's own count where its wire format has one, else the flagged estimate (count.ts). */
-  async countTokens(req: ChatRequest, ctx: RequestContext): Promise<TokenCount> {
+  async countTokens(req: ChatRequest, ctx: ClientContext): Promise<TokenCount> {
     const config = this.deps.config();
     this.adoptConfig(config);
     const { candidates } = resolveCandidates(config, this.deps.catalog, req.model);
     return countInputTokens({ config, health: this.health, log: this.deps.log }, req, ctx, candidates);
   }
 
-  async embed(req: EmbedRequest, ctx: RequestContext): Promise<EmbedOutcome> {
+  async embed(req: EmbedRequest, ctx: ClientContext): Promise<EmbedOutcome> {
     const config = this.deps.config();
     this.adoptConfig(config);
     const promptTokens = req.input.reduce((n, s) => n + estimateTextTokens(s), 0);
@@ -208,7 +208,7 @@ export class RelayGateway implements Gateway {
 
   /** Resolve → admit → plan → order → route(). Anything thrown after admission is recorded. */
   private async plan(
-    ctx: RequestContext,
+    ctx: ClientContext,
     config: ResolvedConfig,
     model: string,
     need: "chat" | "embed",
@@ -244,7 +244,7 @@ export class RelayGateway implements Gateway {
     }
   }
 
-  private env(config: ResolvedConfig, ctx: RequestContext, plan: RoutePlan, promptTokens: number, firstByteMs: AttemptEnv["firstByteMs"]): AttemptEnv {
+  private env(config: ResolvedConfig, ctx: ClientContext, plan: RoutePlan, promptTokens: number, firstByteMs: AttemptEnv["firstByteMs"]): AttemptEnv {
     return {
       config,
       health: this.health,
@@ -259,7 +259,7 @@ export class RelayGateway implements Gateway {
   }
 
   /** Records a request no attempt served and returns its error, carrying the route explanation. */
-  private failed(ctx: RequestContext, e: unknown, plan: RoutePlan, model: string, stream: boolean): GatewayError {
+  private failed(ctx: ClientContext, e: unknown, plan: RoutePlan, model: string, stream: boolean): GatewayError {
     const records = e instanceof AttemptsFailed ? e.records : plan.records;
     const err = e instanceof AttemptsFailed ? e.error : toGatewayError(e);
     this.record(ctx, { requestedModel: model, status: err.status, error: err.message, attempts: records, stream });
@@ -268,7 +268,7 @@ export class RelayGateway implements Gateway {
 
   /** Model resolution and governance admission; a refusal (unknown model, not allowed, over a
    *  limit) is recorded with the requested model, and thrown. */
-  private admit(ctx: RequestContext, model: string, promptTokens: number, stream: boolean, resolve: () => Resolution) {
+  private admit(ctx: ClientContext, model: string, promptTokens: number, stream: boolean, resolve: () => Resolution) {
     try {
       const resolution = resolve();
       if (!this.deps.governance) return { resolution, candidates: resolution.candidates, headers: {} as Record<string, string> };
@@ -280,25 +280,25 @@ export class RelayGateway implements Gateway {
     }
   }
 
-  models(ctx: RequestContext): ModelInfo[] {
+  models(ctx: ClientContext): ModelInfo[] {
     const config = this.deps.config();
     const created = Math.floor(this.startedAt / 1000);
     const client = ctx.client;
     const out: ModelInfo[] = [];
     for (const { name, provider } of routableNames(config, this.deps.catalog)) {
-      if (client && !modelVisible(config, this.deps.catalog, client, name, provider)) continue;
+      if (client && !modelVisible(client, name, provider, (n) => resolveCandidates(config, this.deps.catalog, n).candidates)) continue;
       const free = provider ? isFree(provider, name.slice(provider.id.length + 1)) : undefined;
       out.push({ id: name, provider: provider?.id, ownedBy: provider ? provider.id : "lmrelay", created, free });
     }
     return out;
   }
 
-  recordRejected(ctx: RequestContext, status: number, error: string, model?: string): void {
+  recordRejected(ctx: ClientContext, status: number, error: string, model?: string): void {
     this.record(ctx, { requestedModel: model, status, error, attempts: [] });
   }
 
   private record(
-    ctx: RequestContext,
+    ctx: ClientContext,
     r: {
       requestedModel?: string;
       provider?: string;
@@ -376,7 +376,7 @@ export function firstByteLimit(config: ResolvedConfig, provider: ResolvedProvide
 
 /** `x-lmrelay-route` names provider ids, key names and other providers' failures: sent when the
  *  config says so (`routing.explainHeader`) or the request carries the admin key. */
-function showsRoute(config: ResolvedConfig, ctx: RequestContext): boolean {
+function showsRoute(config: ResolvedConfig, ctx: ClientContext): boolean {
   return config.routing.explainHeader || carriesAdminKey(config, ctx.headers);
 }
 

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import type { ResolvedConfig } from "../config/resolve";
 import { lmrelayError, toGatewayError } from "../core/errors";
 import type { Protocol } from "../core/types";
-import { authenticate, queryKey } from "../governance/auth";
+import { authenticate, type ClientContext, queryKey } from "../governance/auth";
 import { startCapture } from "../governance/capture";
 import { anthropicInbound } from "../inbound/anthropic";
 import { geminiInbound } from "../inbound/gemini";
@@ -10,7 +10,6 @@ import { ollamaInbound } from "../inbound/ollama";
 import { openaiInbound } from "../inbound/openai";
 import type { HandleRequest, InboundProtocol, NativeRoutes } from "../inbound/types";
 import type { Logger } from "../log/logger";
-import type { RequestContext } from "../router/types";
 import { registerAdminRoutes } from "./admin";
 import { registerDashboard } from "./dashboard";
 import { registerMetricsRoute } from "./metrics";
@@ -63,7 +62,7 @@ export function buildApp(runtime: Runtime, log: Logger): HttpApp {
     const url = request.url;
     const pathStart = url.indexOf("/", url.indexOf("//") + 2);
     const q = url.indexOf("?", pathStart);
-    const ctx: RequestContext = {
+    const ctx: ClientContext = {
       requestId: request.headers.get("x-request-id") || newRequestId(),
       protocol,
       endpoint: q === -1 ? url.slice(pathStart) : url.slice(pathStart, q),

@@ -4,7 +4,7 @@ import { Prober } from "../health/probe";
 import { HealthStore } from "../health/store";
 import { HealthTracker } from "../health/tracker";
 import type { Logger } from "../log/logger";
-import { Catalog } from "../router/catalog";
+import { Catalog, listProviderModels } from "../router/catalog";
 import { RelayGateway } from "../router/gateway";
 import { AuditWriter } from "../store/audit";
 import { type Db, openDatabase } from "../store/db";
@@ -56,7 +56,7 @@ export class Runtime {
     this.health = new HealthTracker(config, { log });
     this.healthStore = new HealthStore(this.db, this.health, log);
     this.healthStore.load();
-    this.prober = new Prober(this.health, () => this.config, log);
+    this.prober = new Prober(this.health, () => this.config, listProviderModels, log);
     this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health });
     this.retention = new AuditRetention(this.db, () => this.config.audit.retainDays, log);
     registerRuntimeGauges(this.metrics, this);

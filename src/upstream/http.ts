@@ -1,5 +1,5 @@
 import { type ErrorKind, GatewayError, kindForStatus } from "../core/errors";
-import { limitResetMs } from "../health/ratelimit";
+import { limitResetMs } from "../core/ratelimit";
 import type { ReadWatch, UpstreamCall } from "./types";
 
 // HTTP plumbing every HTTP upstream adapter shares: send with the call's signal, turn a failed

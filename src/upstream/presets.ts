@@ -1,7 +1,8 @@
 import type { ProviderType } from "../config/define";
 
-// Every provider type as data: which wire format (adapter) speaks to it, where it lives, and the
-// quirks the adapter must respect. Adding an OpenAI-compatible provider = one entry here.
+// Every provider type as data: which wire format (adapter) speaks to it and the quirks the adapter
+// must respect. Adding an OpenAI-compatible provider = one entry here, its name in the config
+// schema, and where it lives (default base URL, key needed) in config/provider-types.ts.
 
 export type Wire = "openai" | "ollama" | "echo" | "anthropic" | "gemini" | "cohere" | "azure";
 
@@ -26,28 +27,22 @@ export interface OpenAIQuirks {
 
 export interface ProviderPreset {
   wire: Wire;
-  /** Default base URL (SPEC §3 convention for the type). */
-  baseUrl?: string;
-  requiresKey: boolean;
   /** Model-list path relative to baseUrl (`../x` climbs out of it); absent = the wire's default. */
   modelsPath?: string;
-  free?: boolean;
   openai?: OpenAIQuirks;
 }
 
 const PRESETS: Record<ProviderType, ProviderPreset> = {
-  openai: { wire: "openai", baseUrl: "https://api.openai.com/v1", requiresKey: true, openai: { maxTokensField: "max_completion_tokens" } },
-  "openai-compatible": { wire: "openai", requiresKey: false, openai: { maxTokensField: "max_tokens", noDeveloperRole: true, topK: true } },
-  ollama: { wire: "ollama", baseUrl: "http://127.0.0.1:11434", requiresKey: false, free: true },
-  echo: { wire: "echo", baseUrl: "echo://local", requiresKey: false, free: true },
-  anthropic: { wire: "anthropic", baseUrl: "https://api.anthropic.com", requiresKey: true },
-  gemini: { wire: "gemini", baseUrl: "https://generativelanguage.googleapis.com", requiresKey: true },
-  cohere: { wire: "cohere", baseUrl: "https://api.cohere.com", requiresKey: true },
-  azure: { wire: "azure", requiresKey: true },
+  openai: { wire: "openai", openai: { maxTokensField: "max_completion_tokens" } },
+  "openai-compatible": { wire: "openai", openai: { maxTokensField: "max_tokens", noDeveloperRole: true, topK: true } },
+  ollama: { wire: "ollama" },
+  echo: { wire: "echo" },
+  anthropic: { wire: "anthropic" },
+  gemini: { wire: "gemini" },
+  cohere: { wire: "cohere" },
+  azure: { wire: "azure" },
   mistral: {
     wire: "openai",
-    baseUrl: "https://api.mistral.ai/v1",
-    requiresKey: true,
     // Mistral answers 422 "extra_forbidden" to fields it does not know; it sends stream usage unasked.
     openai: {
       maxTokensField: "max_tokens",
@@ -59,31 +54,24 @@ const PRESETS: Record<ProviderType, ProviderPreset> = {
       dropFields: ["user"],
     },
   },
-  deepinfra: { wire: "openai", baseUrl: "https://api.deepinfra.com/v1/openai", requiresKey: true, openai: { maxTokensField: "max_tokens", noDeveloperRole: true, topK: true } },
-  openrouter: { wire: "openai", baseUrl: "https://openrouter.ai/api/v1", requiresKey: true, openai: { maxTokensField: "max_tokens", topK: true } },
+  deepinfra: { wire: "openai", openai: { maxTokensField: "max_tokens", noDeveloperRole: true, topK: true } },
+  openrouter: { wire: "openai", openai: { maxTokensField: "max_tokens", topK: true } },
   groq: {
     wire: "openai",
-    baseUrl: "https://api.groq.com/openai/v1",
-    requiresKey: true,
     openai: { maxTokensField: "max_tokens", dropFields: ["logprobs", "logit_bias", "top_logprobs", "n"], noDeveloperRole: true },
   },
-  nvidia: { wire: "openai", baseUrl: "https://integrate.api.nvidia.com/v1", requiresKey: true, openai: { maxTokensField: "max_tokens", noDeveloperRole: true } },
-  huggingface: { wire: "openai", baseUrl: "https://router.huggingface.co/v1", requiresKey: true, openai: { maxTokensField: "max_tokens", noDeveloperRole: true } },
+  nvidia: { wire: "openai", openai: { maxTokensField: "max_tokens", noDeveloperRole: true } },
+  huggingface: { wire: "openai", openai: { maxTokensField: "max_tokens", noDeveloperRole: true } },
   cerebras: {
     wire: "openai",
-    baseUrl: "https://api.cerebras.ai/v1",
-    requiresKey: true,
     openai: {
       maxTokensField: "max_completion_tokens",
       dropFields: ["frequency_penalty", "presence_penalty", "logit_bias", "parallel_tool_calls", "service_tier"],
     },
   },
-  // The account id is part of the URL, so a cloudflare provider must set baseUrl itself
-  // (`https://api.cloudflare.com/client/v4/accounts/{id}/ai/v1`). `/ai/v1` has no model list: the
-  // catalog is the account API's model search beside it.
+  // `/ai/v1` has no model list: the catalog is the account API's model search beside it.
   cloudflare: {
     wire: "openai",
-    requiresKey: true,
     modelsPath: "../models/search?per_page=1000",
     openai: { maxTokensField: "max_tokens", noDeveloperRole: true },
   },

@@ -9,8 +9,9 @@ import { openaiAdapter } from "./openai";
 import { presetFor, type Wire } from "./presets";
 import type { UpstreamAdapter } from "./types";
 
-// Wire format → adapter. A provider type reaches its adapter through its preset's `wire`.
-const ADAPTERS: Partial<Record<Wire, UpstreamAdapter>> = {
+// Wire format → adapter. A provider type reaches its adapter through its preset's `wire`; every
+// wire has one (the type says so), so every provider type the config schema accepts is served.
+const ADAPTERS: Record<Wire, UpstreamAdapter> = {
   echo: echoAdapter,
   openai: openaiAdapter,
   azure: azureAdapter,

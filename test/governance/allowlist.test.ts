@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { resolveConfig } from "../../src/config/resolve";
 import { GatewayError } from "../../src/core/errors";
 import { allowedCandidates, candidateAllowed, modelVisible } from "../../src/governance/allowlist";
-import type { Candidate } from "../../src/router/candidates";
+import { type Candidate, resolveCandidates } from "../../src/router/candidates";
 import { Catalog } from "../../src/router/catalog";
 
 const config = resolveConfig({
@@ -58,7 +58,7 @@ describe("allowedCandidates", () => {
 
 describe("modelVisible (model lists)", () => {
   test("aliases by name or through an allowed target; provider/model by either spelling", () => {
-    const vis = (id: string, name: string) => modelVisible(config, catalog, client(id), name, name.includes("/") ? config.providers.get(name.split("/")[0]!) : undefined);
+    const vis = (id: string, name: string) => modelVisible(client(id), name, name.includes("/") ? config.providers.get(name.split("/")[0]!) : undefined, (n) => resolveCandidates(config, catalog, n).candidates);
     expect(vis("aliases", "fast")).toBe(true);
     expect(vis("aliases", "smart")).toBe(false);
     expect(vis("aliases", "oa/gpt-4o")).toBe(false);

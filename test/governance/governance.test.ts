@@ -4,7 +4,7 @@ import { resolveConfig, type ResolvedConfig } from "../../src/config/resolve";
 import { GatewayError } from "../../src/core/errors";
 import { periodEnd } from "../../src/governance/budget";
 import { Governance } from "../../src/governance/governance";
-import type { RequestContext } from "../../src/router/types";
+import type { ClientContext } from "../../src/governance/auth";
 import type { RequestRow } from "../../src/store/schema";
 
 // Admission and settlement without HTTP: a fake clock, a fake persisted spend.
@@ -27,7 +27,7 @@ function setup(client: Omit<ClientConfig, "key">, persisted = 0) {
     now: () => now,
   });
   const candidates = [{ provider: config.providers.get("oa")!, model: "m" }];
-  const ctx = (protocol: RequestContext["protocol"] = "openai"): RequestContext => ({
+  const ctx = (protocol: ClientContext["protocol"] = "openai"): ClientContext => ({
     requestId: "r",
     protocol,
     endpoint: "/v1/chat/completions",
@@ -37,8 +37,8 @@ function setup(client: Omit<ClientConfig, "key">, persisted = 0) {
     receivedAtMs: now,
     client: config.clients.get("c"),
   });
-  const admit = (c: RequestContext, promptTokens = 1) => gov.admit(c, { model: "oa/m", candidates, promptTokens });
-  const settle = (c: RequestContext, input = 10, output = 0) => {
+  const admit = (c: ClientContext, promptTokens = 1) => gov.admit(c, { model: "oa/m", candidates, promptTokens });
+  const settle = (c: ClientContext, input = 10, output = 0) => {
     const row: RequestRow = { ts: now, requestId: "r", protocol: c.protocol, endpoint: "/", client: "c", provider: "oa", model: "m", status: 200, latencyMs: 1, inputTokens: input, outputTokens: output };
     gov.settle(c, row, []);
     return row;
@@ -170,7 +170,7 @@ describe("budget and free candidates", () => {
     const gov = new Governance({ config: () => config, spend: () => 10 });
     const paid = { provider: config.providers.get("paid")!, model: "m" };
     const free = { provider: config.providers.get("local")!, model: "llama3.2:latest" };
-    const ctx = { requestId: "r", protocol: "openai", endpoint: "/", headers: new Headers(), signal: new AbortController().signal, receivedAt: 0, receivedAtMs: 0, client: config.clients.get("c") } as RequestContext;
+    const ctx = { requestId: "r", protocol: "openai", endpoint: "/", headers: new Headers(), signal: new AbortController().signal, receivedAt: 0, receivedAtMs: 0, client: config.clients.get("c") } as ClientContext;
     expect(gov.admit(ctx, { model: "alias", candidates: [paid, free], promptTokens: 1 }).candidates).toEqual([free]);
     expect(refusal(() => gov.admit({ ...ctx }, { model: "paid/m", candidates: [paid], promptTokens: 1 })).status).toBe(429);
   });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { resolveConfig } from "../../src/config/resolve";
 import { fingerprint } from "../../src/core/secrets";
-import { REDACTED, Redactor, redactorFor, redactProblems } from "../../src/governance/redact";
+import { redactProblems } from "../../src/core/redact-rules";
+import { REDACTED, Redactor, redactorFor } from "../../src/governance/redact";
 
 describe("Redactor", () => {
   test("field names are redacted at any depth, case-insensitively", () => {

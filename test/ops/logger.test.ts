@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import path from "node:path";
 import { resolveConfig } from "../../src/config/resolve";
 import { createLogger, REDACTED } from "../../src/log/logger";
-import { configSecrets } from "../../src/log/redact";
+import { configSecrets } from "../../src/config/secrets";
 
 function capture(opts: Parameters<typeof createLogger>[0] = {}) {
   const lines: string[] = [];

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ProviderType } from "../../src/config/define";
+import { providerTypeDefaults } from "../../src/config/provider-types";
 import type { ChatRequest } from "../../src/core/types";
 import { openaiAdapter } from "../../src/upstream/openai";
 import { presetFor } from "../../src/upstream/presets";
@@ -120,7 +121,7 @@ describe("OpenAI-compatible presets", () => {
   for (const c of cases) {
     describe(c.type, () => {
       test("default base URL matches the provider's documented one", () => {
-        expect(presetFor(c.type)!.baseUrl).toBe(c.defaultBaseUrl);
+        expect(providerTypeDefaults(c.type)!.baseUrl).toBe(c.defaultBaseUrl);
         expect(presetFor(c.type)!.wire).toBe("openai");
         expect(adapterFor(c.type)).toBe(openaiAdapter);
       });

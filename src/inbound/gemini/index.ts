@@ -1,6 +1,6 @@
 import type { Elysia } from "elysia";
 import { lmrelayError, toGatewayError } from "../../core/errors";
-import type { RequestContext } from "../../router/types";
+import type { RequestContext } from "../../core/gateway";
 import { foldStream, jsonResponse, readJsonBody, readJsonBodyText, relayHeaders, streamBody } from "../http";
 import type { InboundDeps, InboundProtocol, NativeHandler, NativeRoutes } from "../types";
 import { invalid, isObject, typeName } from "../anthropic/fields";

@@ -1,7 +1,7 @@
 import type { Elysia } from "elysia";
 import { type GatewayError, toGatewayError } from "../../core/errors";
 import type { EmbedResponse } from "../../core/types";
-import type { RequestContext } from "../../router/types";
+import type { RequestContext } from "../../core/gateway";
 import { VERSION } from "../../version";
 import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from "../http";
 import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";

@@ -1,7 +1,7 @@
 import type { Elysia } from "elysia";
 import { lmrelayError, toGatewayError } from "../../core/errors";
 import type { ChatRequest } from "../../core/types";
-import type { RequestContext } from "../../router/types";
+import type { RequestContext } from "../../core/gateway";
 import { anthropicModel, anthropicModelList } from "../anthropic/models";
 import { getGeminiModel, isGoogleClient, listGeminiModels } from "../gemini";
 import { foldStream, jsonResponse, readJsonBody, readJsonBodyText, relayHeaders, streamBody } from "../http";

@@ -1,5 +1,13 @@
-import type { ResolvedClient } from "../config/resolve";
-import type { ChatRequest, EmbedRequest, EmbedResponse, ModelInfo, Protocol, StreamEvent } from "../core/types";
+import type { ChatRequest, EmbedRequest, EmbedResponse, ModelInfo, Protocol, StreamEvent } from "./types";
+
+// The contract between the inbound routes and the router: what a route knows of its request, and
+// what it may ask of the gateway. Here, below both, so neither imports the other (the server
+// hands the router's gateway to the routes).
+
+/** The authenticated client, as far as the routes need to know it (governance reads the rest). */
+export interface RequestClient {
+  readonly id: string;
+}
 
 /** What the server knows about one inbound request, shared by codec, router and audit. */
 export interface RequestContext {
@@ -15,8 +23,8 @@ export interface RequestContext {
   receivedAt: number;
   /** Wall clock (ms since epoch) when the request arrived. */
   receivedAtMs: number;
-  /** The authenticated client, when clients are configured. */
-  client?: ResolvedClient;
+  /** The authenticated client, when clients are configured (the server sets it from `authenticate`). */
+  client?: RequestClient;
   /** Set once the request's audit row is queued, so it is written exactly once. */
   audited?: boolean;
 }

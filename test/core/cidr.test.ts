@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { compileCidrs, parseCidr, parseIp } from "../../src/governance/cidr";
+import { compileCidrs, parseCidr, parseIp } from "../../src/core/cidr";
 
 describe("parseIp", () => {
   test("IPv4 maps into ::ffff:0:0/96, and the mapped IPv6 spelling is the same address", () => {

@@ -1,6 +1,7 @@
-import type { ResolvedConfig } from "../config/resolve";
+import type { ResolvedConfig } from "./resolve";
 
-// The secrets a config holds, for the logger's scrubbing safety net. Computed once per config
+// The secrets a config holds, handed to the logger for its scrubbing safety net (log/ knows nothing
+// of config) and to the audit row scrubbing. Computed once per config
 // (reloads make a new config object) and longest first, so a key that contains another is
 // replaced whole.
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { backoffMs, limitResetMs, parseDurationMs, readLimits, remainingShare } from "../../src/health/ratelimit";
+import { backoffMs, limitResetMs, parseDurationMs, readLimits, remainingShare } from "../../src/core/ratelimit";
 import { parseRetryAfter } from "../../src/upstream/http";
 
 const NOW = Date.parse("2025-06-01T12:00:00Z");

@@ -1,9 +1,9 @@
-import type { LmrelayConfig } from "../config/define";
-import { parseCidr } from "./cidr";
-import { redactProblems } from "./redact";
+import { parseCidr } from "../core/cidr";
+import { redactProblems } from "../core/redact-rules";
+import type { LmrelayConfig } from "./define";
 
-// Governance checks the config schema cannot express, run by the config resolver so a bad value
-// stops the server at start (or keeps the old config on reload) with the field named.
+// Governance settings' checks the config schema cannot express, run by the config resolver so a
+// bad value stops the server at start (or keeps the old config on reload) with the field named.
 
 export function governanceProblems(cfg: LmrelayConfig): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
