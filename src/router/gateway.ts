@@ -44,6 +44,24 @@ export interface GatewayDeps {
   health?: HealthTracker;
 }
 
+/** What planning one request needs to know (`plan()`). */
+interface PlanContext {
+  ctx: ClientContext;
+  /** The config read once for this request. */
+  config: ResolvedConfig;
+  /** The model name as the client asked for it. */
+  model: string;
+  need: "chat" | "embed";
+  /** Capabilities the request needs (tools, images…): candidates known to lack one are skipped. */
+  needs: readonly Capability[];
+  /** Estimated input tokens. */
+  promptTokens: number;
+  stream: boolean;
+  maxTokens?: number;
+  /** The request as the config's `routing.route` function sees it, built only if there is one. */
+  routeRequest: () => RouteRequest;
+}
+
 export class RelayGateway implements Gateway {
   readonly health: HealthTracker;
   readonly pool = new KeyPool();
@@ -77,9 +95,17 @@ export class RelayGateway implements Gateway {
     this.adoptConfig(config);
     const promptTokens = estimatePromptTokens(req);
     const needs = requestNeeds(req);
-    const { plan, limitHeaders } = await this.plan(ctx, config, req.model, "chat", needs, promptTokens, req.stream, req.maxTokens, () =>
-      routeRequestOf(req, { protocol: ctx.protocol, client: ctx.client?.id, headers: ctx.headers, promptTokens }),
-    );
+    const { plan, limitHeaders } = await this.plan({
+      ctx,
+      config,
+      model: req.model,
+      need: "chat",
+      needs,
+      promptTokens,
+      stream: req.stream,
+      maxTokens: req.maxTokens,
+      routeRequest: () => routeRequestOf(req, { protocol: ctx.protocol, client: ctx.client?.id, headers: ctx.headers, promptTokens }),
+    });
     const env = this.env(config, ctx, plan, promptTokens, (p) => firstByteLimit(config, p, req.stream));
     let success;
     try {
@@ -174,9 +200,16 @@ export class RelayGateway implements Gateway {
     const config = this.deps.config();
     this.adoptConfig(config);
     const promptTokens = req.input.reduce((n, s) => n + estimateTextTokens(s), 0);
-    const { plan, limitHeaders } = await this.plan(ctx, config, req.model, "embed", EMBED_NEEDS, promptTokens, false, undefined, () =>
-      routeRequestOf(req, { protocol: ctx.protocol, client: ctx.client?.id, headers: ctx.headers, promptTokens }),
-    );
+    const { plan, limitHeaders } = await this.plan({
+      ctx,
+      config,
+      model: req.model,
+      need: "embed",
+      needs: EMBED_NEEDS,
+      promptTokens,
+      stream: false,
+      routeRequest: () => routeRequestOf(req, { protocol: ctx.protocol, client: ctx.client?.id, headers: ctx.headers, promptTokens }),
+    });
     if (plan.candidates.length === 0 && plan.records.length > 0 && plan.records.every((r) => r.reason === "no embeddings")) {
       const err = lmrelayError("invalid_request", `model "${req.model}" is served only by providers without embeddings`, { param: "model" });
       this.record(ctx, { requestedModel: req.model, status: err.status, error: err.message, attempts: plan.records });
@@ -207,17 +240,8 @@ export class RelayGateway implements Gateway {
   }
 
   /** Resolve → admit → plan → order → route(). Anything thrown after admission is recorded. */
-  private async plan(
-    ctx: ClientContext,
-    config: ResolvedConfig,
-    model: string,
-    need: "chat" | "embed",
-    needs: readonly Capability[],
-    promptTokens: number,
-    stream: boolean,
-    maxTokens: number | undefined,
-    routeRequest: () => RouteRequest,
-  ): Promise<{ plan: RoutePlan; limitHeaders: Record<string, string> }> {
+  private async plan(p: PlanContext): Promise<{ plan: RoutePlan; limitHeaders: Record<string, string> }> {
+    const { ctx, config, model, need, needs, promptTokens, stream, maxTokens, routeRequest } = p;
     const { resolution, candidates, headers } = this.admit(ctx, model, promptTokens, stream, () => resolveCandidates(config, this.deps.catalog, model));
     try {
       const plan = await routeCandidates({
