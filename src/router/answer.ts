@@ -51,10 +51,9 @@ function isContent(ev: StreamEvent): boolean {
  * `adjusted`: changes the router made before the adapter (thinking left out for a model known not
  * to think); the adapter's own follow.
  */
-export async function openChat(req: ChatRequest, target: Target, signal: AbortSignal, adjusted?: string): Promise<OpenedChat> {
+export async function openChat(req: ChatRequest, target: Target, signal: AbortSignal, watch: IdleWatch, adjusted?: string): Promise<OpenedChat> {
   const adapter = adapterFor(target.provider.type);
   if (!adapter) throw lmrelayError("internal", `no adapter for provider type ${target.provider.type}`);
-  const watch = new IdleWatch();
   const call: UpstreamCall = { target, signal, reads: watch };
   const reply = await (adapter.forward?.(req, call) ?? adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, call));
   const changes = adjusted ? [adjusted, ...(reply.adjusted ?? [])] : reply.adjusted;

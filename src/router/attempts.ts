@@ -7,12 +7,15 @@ import { type CapabilityBook, capabilitySkipReason } from "./capabilities";
 import type { AttemptRecord } from "./explain";
 import { exhaustedError, policyFor } from "./failover";
 import type { KeyLease, KeyPool } from "./keypool";
+import { IdleWatch } from "./idle";
 import type { PlannedCandidate } from "./plan";
 
 // Step five, the attempt loop: walk the ordered candidates and, for each, its usable keys in pool
 // order, until one answers, the error is the client's own, `maxAttempts` is spent or the deadline
 // passes (SPEC §5). What each failure does next is the policy table in failover.ts. Each attempt
-// has a first-byte timeout; the request as a whole has `routing.timeoutMs` until its answer begins.
+// has one AbortController and one watch (idle.ts: its first-byte limit until the answer is
+// committed, its idle limit after); the request as a whole has `routing.timeoutMs` until its
+// answer begins.
 
 export interface AttemptEnv {
   config: ResolvedConfig;
@@ -37,6 +40,8 @@ export interface AttemptSuccess<T> {
   records: AttemptRecord[];
   /** Aborts the winning attempt's upstream request (client gone, idle stream). */
   abort: AbortController;
+  /** The winning attempt's watch: it heard the upstream's reads; the relay starts its idle count. */
+  watch: IdleWatch;
   /** The key's in-flight hold; end it with the real token count when the answer is over. */
   lease: KeyLease;
   /** `performance.now()` when the winning attempt started. */
@@ -68,7 +73,7 @@ export function clientClosed(): GatewayError {
 export async function runAttempts<T>(
   env: AttemptEnv,
   candidates: PlannedCandidate[],
-  tryTarget: (target: Target, signal: AbortSignal) => Promise<T>,
+  tryTarget: (target: Target, signal: AbortSignal, watch: IdleWatch) => Promise<T>,
 ): Promise<AttemptSuccess<T>> {
   const { config, health, records } = env;
   // One AbortController per attempt and nothing else: the client's disconnect and the request
@@ -104,25 +109,20 @@ export async function runAttempts<T>(
       if (clientSignal.aborted) attempt.abort(clientSignal.reason);
       const signal = attempt.signal;
       const limit = env.firstByteMs(provider);
-      let firstByteMissed = false;
-      const timer =
-        limit === undefined
-          ? undefined
-          : setTimeout(() => {
-              firstByteMissed = true;
-              attempt.abort(new DOMException("first byte timeout", "TimeoutError"));
-            }, limit);
+      const watch = new IdleWatch();
+      if (limit !== undefined) watch.expectFirstByte(limit, attempt);
       const lease = env.pool.begin(provider.id, key, env.promptTokens);
       const startedAt = performance.now();
       try {
-        const value = await tryTarget(target, signal);
-        clearTimeout(timer);
+        const value = await tryTarget(target, signal, watch);
+        watch.committed();
         const firstByteMs = performance.now() - startedAt;
         records.push({ outcome: "served", provider: provider.id, model, key: key?.name, fingerprint: key?.fingerprint, status: 200, latencyMs: Math.round(firstByteMs) });
         noteUntried(records, queue.slice(1), "");
-        return { value, target, records, abort: attempt, lease, startedAt, firstByteMs };
+        return { value, target, records, abort: attempt, watch, lease, startedAt, firstByteMs };
       } catch (e) {
-        clearTimeout(timer);
+        watch.committed();
+        const firstByteMissed = watch.firstByteMissed;
         attempt.abort();
         lease.end(0);
         if (env.clientSignal.aborted) throw new AttemptsFailed(clientClosed(), records);

@@ -109,9 +109,9 @@ export class RelayGateway implements Gateway {
     const env = this.env(config, ctx, plan, promptTokens, (p) => firstByteLimit(config, p, req.stream));
     let success;
     try {
-      success = await runAttempts(env, plan.candidates, (target, signal) => {
+      success = await runAttempts(env, plan.candidates, (target, signal, watch) => {
         const fitted = withoutThinking(req, this.capabilities.of(target.provider.id, target.model), target.model);
-        return openChat(fitted.req, target, signal, fitted.adjusted);
+        return openChat(fitted.req, target, signal, watch, fitted.adjusted);
       });
     } catch (e) {
       throw this.failed(ctx, e, plan, req.model, req.stream);

@@ -147,4 +147,26 @@ describe("IdleWatch", () => {
     expect(stopped.signal.aborted).toBe(false);
     a.stop();
   });
+
+  test("until the commit, the first-byte limit counts from the start and reads do not move it; committing stops it", async () => {
+    const waiting = new AbortController();
+    const answered = new AbortController();
+    const a = new IdleWatch();
+    const b = new IdleWatch();
+    a.expectFirstByte(60, waiting);
+    b.expectFirstByte(60, answered);
+    b.committed();
+    const t0 = performance.now();
+    // Keep-alives before the first content: the attempt is still cut at its first-byte limit.
+    while (performance.now() - t0 < 2_000 && !waiting.signal.aborted) {
+      a.touch();
+      await Bun.sleep(5);
+    }
+    expect(waiting.signal.aborted).toBe(true);
+    expect((waiting.signal.reason as DOMException).message).toBe("first byte timeout");
+    expect(a.firstByteMissed).toBe(true);
+    expect(a.fired).toBe(false);
+    expect(answered.signal.aborted).toBe(false);
+    expect(b.firstByteMissed).toBe(false);
+  });
 });
