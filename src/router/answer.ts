@@ -6,8 +6,8 @@ import type { Target, UpstreamCall } from "../upstream/types";
 import { clientClosed } from "./attempts";
 import { IdleWatch } from "./idle";
 
-// One chat attempt from its start to the end of its answer: `openChat` waits for the answer to
-// begin (so a failure before the first byte can still fail over), `relayAnswer` then hands the
+// One chat attempt from its start to the end of its answer: `openChat` waits for the answer's first
+// content (so a failure before it can still fail over), `relayAnswer` then hands the
 // events on to the inbound codec, noting time to first token, usage and how the answer ended, and
 // aborting the upstream when the client leaves or the stream stalls.
 
