@@ -9,7 +9,9 @@ import type { ReadWatch } from "../upstream/types";
 //    error event instead of a hang.
 // A read or an event only sets a flag; the sweep, every tenth of the shortest limit (at most a
 // second), aborts the attempts past their limit. A limit is enforced after at most one sweep
-// period more, never before.
+// period more, never before. A sweep that comes late (the process was not running: a long GC
+// pause, a starved CPU) does not count the time it missed as the upstreams' silence: their bytes
+// may be sitting unread.
 
 /** Ollama loads a model on its first request; its first byte may take minutes. */
 export const OLLAMA_FIRST_BYTE_FACTOR = 3;
@@ -17,9 +19,13 @@ export const OLLAMA_FIRST_BYTE_FACTOR = 3;
 const watches = new Set<IdleWatch>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
 let sweepMs = Number.POSITIVE_INFINITY;
+let lastSweep = 0;
 
 function sweep(): void {
   const now = performance.now();
+  const missed = now - lastSweep - sweepMs;
+  lastSweep = now;
+  const grace = missed > sweepMs ? missed : 0;
   for (const w of watches) {
     if (w.firstByteBy > 0) {
       if (now >= w.firstByteBy) {
@@ -30,7 +36,7 @@ function sweep(): void {
     } else if (w.heard) {
       w.heard = false;
       w.quietSince = now;
-    } else if (now - w.quietSince >= w.limitMs) {
+    } else if (now - (w.quietSince += grace) >= w.limitMs) {
       watches.delete(w);
       w.fired = true;
       w.abort?.abort(new DOMException("stream idle", "TimeoutError"));
@@ -49,6 +55,7 @@ function watch(w: IdleWatch, limitMs: number): void {
   if (every < sweepMs) {
     clearInterval(sweeper);
     sweepMs = every;
+    lastSweep = performance.now();
     sweeper = setInterval(sweep, every);
     sweeper.unref?.();
   }

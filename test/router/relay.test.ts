@@ -169,4 +169,21 @@ describe("IdleWatch", () => {
     expect(answered.signal.aborted).toBe(false);
     expect(b.firstByteMissed).toBe(false);
   });
+
+  test("time the process was not running (a blocked event loop) is not counted as the upstream's silence", async () => {
+    const abort = new AbortController();
+    const w = new IdleWatch();
+    w.start(60, abort);
+    // Block the event loop far past the limit, as a long GC pause or a starved CPU would.
+    const t0 = performance.now();
+    while (performance.now() - t0 < 300);
+    // The late sweep runs before the bytes that waited are read; then they are.
+    await Bun.sleep(2);
+    w.touch();
+    await Bun.sleep(20);
+    expect(abort.signal.aborted).toBe(false);
+    // Real silence afterwards still cuts it.
+    for (let i = 0; i < 200 && !abort.signal.aborted; i++) await Bun.sleep(5);
+    expect(w.fired).toBe(true);
+  });
 });
