@@ -164,5 +164,9 @@ export function restartOnlyChanges(prev: ResolvedConfig, next: ResolvedConfig, f
   if (!fromFlags.host && prev.server.host !== next.server.host) out.push(`server.host (${prev.server.host} → ${next.server.host})`);
   if (!fromFlags.port && prev.server.port !== next.server.port) out.push(`server.port (${prev.server.port} → ${next.server.port})`);
   if (prev.storagePath !== next.storagePath) out.push(`storage.path (${prev.storagePath} → ${next.storagePath})`);
+  // Engine URLs may hold a password: named, never shown.
+  if (prev.postgres !== next.postgres) out.push("storage.postgres");
+  if (prev.cluster?.redis !== next.cluster?.redis) out.push("cluster.redis");
+  if (prev.node !== next.node) out.push(`cluster.node (${prev.node ?? "none"} → ${next.node ?? "none"})`);
   return out;
 }

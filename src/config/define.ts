@@ -127,9 +127,27 @@ export interface RoutingConfig {
   route?(req: RouteRequest, candidates: RouteCandidate[]): RouteCandidate[] | Promise<RouteCandidate[]>;
 }
 
+export interface ClusterConfig {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`, `redis+unix://`). */
+  redis: string;
+  /** This node's name in logs, metrics and the audit log (default: hostname:port). */
+  node?: string;
+  /** With Redis unreachable: `"local"` (default) serves on this node's own limits; `"reject"`
+   *  answers 503 to clients that have limits or budgets. */
+  onRedisDown?: "local" | "reject";
+}
+
 export interface LmrelayConfig {
   server?: { host?: string; port?: number; maxBodyBytes?: number };
-  storage?: { path?: string };
+  storage?: {
+    /** The SQLite file (audit log, health; with `postgres`, the spool of rows not yet written there).
+     *  Default `lmrelay.db`, or `lmrelay-spool.db` with `postgres`. Relative to the config file. */
+    path?: string;
+    /** `postgres://…`: the audit log and spend of every node in one PostgreSQL database (SPEC §8). */
+    postgres?: string;
+  };
+  /** Several nodes behind one load balancer share limits, budgets and cooldowns through Redis (SPEC §8). */
+  cluster?: ClusterConfig;
   /** Bounds on what lmrelay holds in memory for one request. */
   limits?: {
     /** Largest non-stream upstream answer read, bytes (default 128 MiB); a bigger one fails that attempt. */

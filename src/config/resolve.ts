@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import path from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import { type Matcher, compileGlobs } from "../core/glob";
@@ -85,6 +86,13 @@ export interface ResolvedConfig {
   file: string;
   server: { host: string; port: number; maxBodyBytes: number };
   storagePath: string;
+  /** `storage.postgres`: the shared audit log; `storagePath` is then this node's spool. */
+  postgres?: string;
+  /** `cluster`: shared state on Redis (SPEC §8); absent = one node, all state in memory. */
+  cluster?: { redis: string; onRedisDown: "local" | "reject" };
+  /** This node's name (`cluster.node`, default hostname:port); set only when several nodes can
+   *  share state or storage (`cluster` or `storage.postgres`), so one node's rows and logs stay as they were. */
+  node?: string;
   limits: { maxUpstreamBodyBytes: number };
   images: ImageFetchRules;
   adminKey?: string;
@@ -133,6 +141,7 @@ export const DEFAULTS = {
   // Room for a 2,048-input batch of float embeddings; far below what a runaway body would take.
   maxUpstreamBodyBytes: 128 * 1024 * 1024,
   storagePath: "lmrelay.db",
+  spoolPath: "lmrelay-spool.db",
   maxAttempts: 4,
   timeoutMs: 120_000,
   probeIntervalMs: 30_000,
@@ -259,17 +268,26 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
   if (route !== undefined && typeof route !== "function")
     problems.push({ path: "routing.route", message: "must be a function (req, candidates) => candidates" });
 
+  if (cfg.storage?.postgres && cfg.storage.path === ":memory:")
+    problems.push({ path: "storage.path", message: "with storage.postgres this is the spool of rows PostgreSQL has not taken yet: it must be a file, not :memory:" });
+
   if (problems.length) throw new ConfigError(file, problems);
 
-  const storage = cfg.storage?.path ?? DEFAULTS.storagePath;
+  const postgres = cfg.storage?.postgres;
+  const storage = cfg.storage?.path ?? (postgres ? DEFAULTS.spoolPath : DEFAULTS.storagePath);
+  const port = cfg.server?.port ?? DEFAULTS.port;
+  const cluster = cfg.cluster ? { redis: cfg.cluster.redis, onRedisDown: cfg.cluster.onRedisDown ?? "local" } : undefined;
   return {
     file,
     server: {
       host: cfg.server?.host ?? DEFAULTS.host,
-      port: cfg.server?.port ?? DEFAULTS.port,
+      port,
       maxBodyBytes: cfg.server?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     },
     storagePath: storage === ":memory:" ? storage : path.resolve(dir, storage),
+    postgres,
+    cluster,
+    node: cluster || postgres ? (cfg.cluster?.node ?? `${hostname()}:${port}`) : undefined,
     limits: { maxUpstreamBodyBytes },
     images,
     adminKey: cfg.admin?.key,

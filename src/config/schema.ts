@@ -130,7 +130,27 @@ export const ConfigSchema = T.Object(
         { additionalProperties: false },
       ),
     ),
-    storage: T.Optional(T.Object({ path: T.Optional(T.String({ minLength: 1 })) }, { additionalProperties: false })),
+    storage: T.Optional(
+      T.Object(
+        {
+          path: T.Optional(T.String({ minLength: 1 })),
+          /** postgres://… : the shared audit log and spend of several nodes (SPEC §8). */
+          postgres: T.Optional(T.String({ pattern: "^postgres(ql)?://" })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    cluster: T.Optional(
+      T.Object(
+        {
+          /** redis://, rediss:// or redis+unix:// URL of the state shared by every node. */
+          redis: T.String({ pattern: "^(redis|rediss|redis\\+tls|redis\\+unix|redis\\+tls\\+unix)://" }),
+          node: T.Optional(T.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:@-]+$" })),
+          onRedisDown: T.Optional(T.Union([T.Literal("local"), T.Literal("reject")])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     limits: T.Optional(
       T.Object(
         {

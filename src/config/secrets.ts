@@ -20,7 +20,21 @@ export function configSecrets(config: ResolvedConfig): readonly string[] {
   }
   for (const c of config.clients.values()) all.add(c.secret);
   if (config.adminKey) all.add(config.adminKey);
+  // Engine URLs may carry a password (redis://:pw@host, postgres://user:pw@host).
+  for (const url of [config.cluster?.redis, config.postgres]) {
+    const password = url ? urlPassword(url) : undefined;
+    if (password) all.add(password);
+  }
   secrets = [...all].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
   cache.set(config, secrets);
   return secrets;
+}
+
+function urlPassword(url: string): string | undefined {
+  try {
+    const p = decodeURIComponent(new URL(url).password);
+    return p || undefined;
+  } catch {
+    return undefined;
+  }
 }
