@@ -1,3 +1,5 @@
+import { hostname } from "node:os";
+import type { ResolvedConfig } from "../config/resolve";
 import { createLogger, flushStdoutLines, LEVELS, type Logger, parseLevel, prettyLogs } from "../log/logger";
 import { configSecrets } from "../config/secrets";
 import { Runtime } from "../server/runtime";
@@ -28,9 +30,10 @@ export async function serveCommand(args: ParsedArgs): Promise<number> {
   if (!loaded) return 1;
   const { file, config } = loaded;
   let runtime: Runtime | undefined;
-  const log = createLogger({ level, secrets: () => (runtime ? configSecrets(runtime.config) : configSecrets(config)) });
+  const node = nodeName(config, port);
+  const log = createLogger({ level, node, secrets: () => (runtime ? configSecrets(runtime.config) : configSecrets(config)) });
   try {
-    runtime = new Runtime(config, log);
+    runtime = new Runtime(config, log, { node });
   } catch (e) {
     process.stderr.write(`lmrelay: cannot open the database ${config.storagePath}: ${(e as Error).message}\n`);
     return 1;
@@ -130,4 +133,10 @@ class SignalLatch {
 function usageError(message: string): number {
   process.stderr.write(`lmrelay serve: ${message}\n`);
   return 2;
+}
+
+/** The node's name: `cluster.node`, or hostname:port with the port actually listened on. */
+function nodeName(config: ResolvedConfig, portFlag: number | undefined): string | undefined {
+  if (config.node === undefined || portFlag === undefined) return config.node;
+  return config.node === `${hostname()}:${config.server.port}` ? `${hostname()}:${portFlag}` : config.node;
 }

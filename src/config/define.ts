@@ -135,6 +135,8 @@ export interface ClusterConfig {
   /** With Redis unreachable: `"local"` (default) serves on this node's own limits; `"reject"`
    *  answers 503 to clients that have limits or budgets. */
   onRedisDown?: "local" | "reject";
+  /** Prefix of every Redis key lmrelay uses (default `lmrelay:`), to share one Redis between gateways. */
+  keyPrefix?: string;
 }
 
 export interface LmrelayConfig {

@@ -89,7 +89,7 @@ export interface ResolvedConfig {
   /** `storage.postgres`: the shared audit log; `storagePath` is then this node's spool. */
   postgres?: string;
   /** `cluster`: shared state on Redis (SPEC §8); absent = one node, all state in memory. */
-  cluster?: { redis: string; onRedisDown: "local" | "reject" };
+  cluster?: { redis: string; onRedisDown: "local" | "reject"; keyPrefix: string };
   /** This node's name (`cluster.node`, default hostname:port); set only when several nodes can
    *  share state or storage (`cluster` or `storage.postgres`), so one node's rows and logs stay as they were. */
   node?: string;
@@ -276,7 +276,9 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
   const postgres = cfg.storage?.postgres;
   const storage = cfg.storage?.path ?? (postgres ? DEFAULTS.spoolPath : DEFAULTS.storagePath);
   const port = cfg.server?.port ?? DEFAULTS.port;
-  const cluster = cfg.cluster ? { redis: cfg.cluster.redis, onRedisDown: cfg.cluster.onRedisDown ?? "local" } : undefined;
+  const cluster = cfg.cluster
+    ? { redis: cfg.cluster.redis, onRedisDown: cfg.cluster.onRedisDown ?? "local", keyPrefix: cfg.cluster.keyPrefix ?? "lmrelay:" }
+    : undefined;
   return {
     file,
     server: {

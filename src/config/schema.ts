@@ -147,6 +147,7 @@ export const ConfigSchema = T.Object(
           redis: T.String({ pattern: "^(redis|rediss|redis\\+tls|redis\\+unix|redis\\+tls\\+unix)://" }),
           node: T.Optional(T.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:@-]+$" })),
           onRedisDown: T.Optional(T.Union([T.Literal("local"), T.Literal("reject")])),
+          keyPrefix: T.Optional(T.String({ minLength: 1, maxLength: 100 })),
         },
         { additionalProperties: false },
       ),

@@ -1,10 +1,11 @@
+import type { SharedAnswer, SharedLimits } from "../cluster/types";
 import type { ResolvedClient, ResolvedConfig } from "../config/resolve";
 import { lmrelayError } from "../core/errors";
 import { configSecrets } from "../config/secrets";
 import type { RequestRow } from "../store/schema";
 import { type AdmissionCandidate, allowedCandidates } from "./allowlist";
 import type { ClientContext } from "./auth";
-import { type BudgetPeriod, PERIOD_WORD, periodEnd, SpendLedger, type SpendSource } from "./budget";
+import { type BudgetPeriod, PERIOD_WORD, periodDays, periodEnd, periodKey, SpendLedger, type SpendSource } from "./budget";
 import { type LimitState, rateLimitHeaders } from "./headers";
 import { RequestWindow, TokenWindow, WINDOW_MS } from "./limits";
 import { costOf, priceFor } from "./pricing";
@@ -37,6 +38,11 @@ export interface GovernanceDeps {
   /** Called once a request is settled, with its priced audit row and its attempts (metrics). */
   observe?(row: RequestRow, attempts: readonly unknown[]): void;
   now?: () => number;
+  /** Limits and budgets shared by several nodes (`cluster`, SPEC §8); absent = this node's own. */
+  shared?: SharedLimits;
+  /** Spend of a client over UTC days across every node (the shared audit store), to seed a
+   *  budget period in the shared state; the local `spend` when absent. */
+  sharedSpend?: (client: string, days: { from?: string; until?: string }) => Promise<number>;
 }
 
 interface ClientState {
@@ -51,6 +57,8 @@ interface Admission {
   at: number;
   estimate: number;
   reservedUsd: number;
+  /** Admitted by the shared state: its Redis second (the tpm estimate's bucket), settled there. */
+  shared?: { second: number; lease: string };
 }
 
 export interface ClientUsage {
@@ -93,7 +101,18 @@ export class Governance {
     return s;
   }
 
-  /** Admits the request or throws the refusal (403 model not allowed, 429 over a limit). */
+  /** Admits the request or throws the refusal (403 model not allowed, 429 over a limit). With
+   *  shared state (`cluster`) the answer is a promise for clients that have limits or a budget. */
+  admission<C extends AdmissionCandidate>(ctx: ClientContext, req: AdmissionRequest<C>): Admitted<C> | Promise<Admitted<C>> {
+    const client = ctx.client;
+    if (client && this.deps.shared && (client.rpm || client.tpm || client.concurrency || client.budget)) {
+      const config = this.deps.config();
+      return this.admitShared(this.deps.shared, ctx, req, config, client, allowedCandidates(client, req.model, req.candidates));
+    }
+    return this.admit(ctx, req);
+  }
+
+  /** This node's own decision: admits the request or throws the refusal. */
   admit<C extends AdmissionCandidate>(ctx: ClientContext, req: AdmissionRequest<C>): Admitted<C> {
     const config = this.deps.config();
     const client = ctx.client;
@@ -102,6 +121,11 @@ export class Governance {
       this.open.set(ctx, { config, at: this.now(), estimate: 0, reservedUsd: 0 });
       return { candidates, headers: {} };
     }
+    return this.admitLocal(ctx, req, config, client, candidates);
+  }
+
+  /** This node's own decision (one node, or Redis unreachable under `onRedisDown: "local"`). */
+  private admitLocal<C extends AdmissionCandidate>(ctx: ClientContext, req: AdmissionRequest<C>, config: ResolvedConfig, client: ResolvedClient, candidates: C[]): Admitted<C> {
     const now = this.now();
     const s = this.state(client, now);
     const estimate = Math.max(0, Math.ceil(req.promptTokens));
@@ -151,6 +175,88 @@ export class Governance {
     return { candidates: usable, headers: this.headers(ctx, client, s, now) };
   }
 
+  /** The shared state's decision; without an answer in time, this node's own (or a 503 under
+   *  `onRedisDown: "reject"`). Admitted requests are counted locally too, so a fallback starts
+   *  from this node's recent traffic. */
+  private async admitShared<C extends AdmissionCandidate>(
+    shared: SharedLimits,
+    ctx: ClientContext,
+    req: AdmissionRequest<C>,
+    config: ResolvedConfig,
+    client: ResolvedClient,
+    candidates: C[],
+  ): Promise<Admitted<C>> {
+    const now = this.now();
+    const estimate = Math.max(0, Math.ceil(req.promptTokens));
+    const who = `client "${client.id}"`;
+    const subject = `client:${client.id}`;
+    const lease = `${ctx.requestId}:${crypto.randomUUID()}`;
+    const costs = new Map<C, number>();
+    let budget: { usd: number; period: string; leastUsd: number; free: boolean } | undefined;
+    if (client.budget) {
+      let free = false;
+      for (const c of candidates) {
+        const price = priceFor(c.provider, c.model);
+        if (price && price.input === 0 && price.output === 0) free = true;
+        else costs.set(c, costOf(price, { inputTokens: estimate, outputTokens: 0 }));
+      }
+      budget = { usd: client.budget.usd, period: periodKey(client.budget.per, now), leastUsd: costs.size ? Math.min(...costs.values()) : 0, free };
+    }
+    const admission = { subject, lease, rpm: client.rpm, tpm: client.tpm, concurrency: client.concurrency, tokens: estimate, budget };
+    let answer = await shared.admit(admission);
+    if (answer?.refused === "seed" && client.budget && budget) {
+      // First request of the period since Redis last knew it: seed its spend from the audit store.
+      const usd = await this.spendSoFar(client, client.budget.per, now);
+      answer = (await shared.seedSpend(subject, budget.period, usd)) ? await shared.admit(admission) : undefined;
+      if (answer?.refused === "seed") answer = undefined;
+    }
+    if (!answer) {
+      if (config.cluster?.onRedisDown === "reject")
+        throw lmrelayError("unavailable", `the shared limits store (Redis) does not answer and ${who} has limits or a budget (cluster.onRedisDown is "reject"); retry shortly`, {
+          retryAfterMs: 1000,
+          code: "cluster_unavailable",
+        });
+      return this.admitLocal(ctx, req, config, client, candidates);
+    }
+    const s = this.state(client, now);
+    const view = { requests: answer.requests, tokens: answer.tokens };
+    switch (answer.refused) {
+      case "concurrency":
+        throw this.limited(ctx, client, s, now, answer.waitMs, `${who} already has ${answer.inFlight} requests in flight, its concurrency limit; retry when one finishes`, view);
+      case "rpm":
+        throw this.limited(ctx, client, s, now, answer.waitMs, `${who} is over its limit of ${client.rpm} requests per minute`, view);
+      case "tpm_request":
+        throw this.limited(ctx, client, s, now, WINDOW_MS, `this request needs about ${estimate} tokens, more than the ${client.tpm} tokens per minute allowed to ${who}`, view);
+      case "tpm":
+        throw this.limited(ctx, client, s, now, answer.waitMs, `${who} is over its limit of ${client.tpm} tokens per minute (this request needs about ${estimate})`, view);
+      case "budget":
+        throw this.overBudget(client, client.budget!.usd, client.budget!.per, answer.committedUsd, now);
+    }
+    const committed = answer.committedUsd;
+    const usable = client.budget
+      ? candidates.filter((c) => {
+          const least = costs.get(c);
+          return least === undefined || (committed < client.budget!.usd - BUDGET_EPSILON && committed + least <= client.budget!.usd + BUDGET_EPSILON);
+        })
+      : candidates;
+    s.inFlight++;
+    s.requests?.add(now);
+    s.tokens?.add(now, estimate);
+    this.open.set(ctx, { config, client, at: now, estimate, reservedUsd: 0, shared: { second: answer.second, lease } });
+    return { candidates: usable, headers: this.headers(ctx, client, s, now, view) };
+  }
+
+  /** A budget period's spend so far across nodes (the shared audit store), else this node's. */
+  private async spendSoFar(client: ResolvedClient, per: BudgetPeriod, now: number): Promise<number> {
+    if (this.deps.sharedSpend)
+      try {
+        return await this.deps.sharedSpend(client.id, periodDays(per, now));
+      } catch {
+        // The shared store is away: this node's own rollup is the best lower bound there is.
+      }
+    return this.ledger.spentIn(client.id, per, now);
+  }
+
   /** Prices the finished request's row (sets `costUsd`, `unpriced`) and settles its admission.
    *  Called exactly once per request, just before its audit row is queued. */
   settle(ctx: ClientContext, row: RequestRow, attempts: readonly unknown[] = []): void {
@@ -185,6 +291,14 @@ export class Governance {
       }
       this.ledger.release(client.id, adm.reservedUsd);
       this.ledger.add(client.id, row.costUsd ?? 0, row.ts);
+      if (adm.shared)
+        this.deps.shared?.settle({
+          subject: `client:${client.id}`,
+          lease: adm.shared.lease,
+          tpm: client.tpm ? { second: adm.shared.second, estimate: adm.estimate, tokens: (row.inputTokens ?? 0) + (row.outputTokens ?? 0) } : undefined,
+          costUsd: row.costUsd ?? 0,
+          periods: client.budget ? [periodKey("day", row.ts), periodKey("month", row.ts), "total"] : [],
+        });
     }
     this.deps.observe?.(row, attempts);
   }
@@ -210,21 +324,26 @@ export class Governance {
     return out;
   }
 
-  private headers(ctx: ClientContext, client: ResolvedClient, s: ClientState, now: number): Record<string, string> {
+  /** `view`: counts across every node (shared state); else this node's own. */
+  private headers(ctx: ClientContext, client: ResolvedClient, s: ClientState, now: number, view?: { requests: number; tokens: number }): Record<string, string> {
     if (ctx.protocol === "ollama" || (!s.requests && !s.tokens)) return {};
     const requests: LimitState | undefined =
-      s.requests && client.rpm ? { limit: client.rpm, remaining: client.rpm - s.requests.count(now), resetMs: s.requests.resetMs(now) } : undefined;
+      s.requests && client.rpm
+        ? { limit: client.rpm, remaining: client.rpm - (view?.requests ?? s.requests.count(now)), resetMs: view ? WINDOW_MS : s.requests.resetMs(now) }
+        : undefined;
     const tokens: LimitState | undefined =
-      s.tokens && client.tpm ? { limit: client.tpm, remaining: client.tpm - s.tokens.used(now), resetMs: s.tokens.resetMs(now) } : undefined;
+      s.tokens && client.tpm
+        ? { limit: client.tpm, remaining: client.tpm - (view?.tokens ?? s.tokens.used(now)), resetMs: view ? WINDOW_MS : s.tokens.resetMs(now) }
+        : undefined;
     return rateLimitHeaders(ctx.protocol, now, requests, tokens);
   }
 
-  private limited(ctx: ClientContext, client: ResolvedClient, s: ClientState, now: number, waitMs: number, message: string) {
+  private limited(ctx: ClientContext, client: ResolvedClient, s: ClientState, now: number, waitMs: number, message: string, view?: { requests: number; tokens: number }) {
     const retryAfterMs = Math.max(1000, Math.ceil(waitMs / 1000) * 1000);
     return lmrelayError("rate_limited", `${message}; retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
       retryAfterMs,
       code: "rate_limit_exceeded",
-      headers: this.headers(ctx, client, s, now),
+      headers: this.headers(ctx, client, s, now, view),
     });
   }
 

@@ -1,3 +1,4 @@
+import type { SharedBlock, SharedBlocks } from "../cluster/types";
 import type { ResolvedConfig, ResolvedKey, ResolvedProvider } from "../config/resolve";
 import type { GatewayError } from "../core/errors";
 import { type Logger, silentLogger } from "../log/logger";
@@ -26,6 +27,9 @@ export { type Block, type CandidateHealth, type HealthEffect, KEY_DISABLED_REASO
 export interface HealthOptions {
   now?: () => number;
   log?: Logger;
+  /** Several nodes (`cluster`): cooldowns, disabled keys and circuits learned here are told to
+   *  every node, and theirs arrive through `applyShared`. */
+  share?: SharedBlocks;
 }
 
 /** An out-of-quota key is retried after this long even without a reload. */
@@ -39,6 +43,7 @@ export class HealthTracker {
   private removed: HealthEntry[] = [];
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly share?: SharedBlocks;
 
   constructor(
     private config: ResolvedConfig,
@@ -46,6 +51,7 @@ export class HealthTracker {
   ) {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? silentLogger;
+    this.share = opts.share;
   }
 
   private get rampMs(): number {
@@ -67,6 +73,7 @@ export class HealthTracker {
    */
   adopt(config: ResolvedConfig): void {
     this.config = config;
+    this.share?.forgetDisabled();
     for (const e of this.entries.values()) {
       if (!this.stillConfigured(e)) {
         this.entries.delete(e);
@@ -258,6 +265,7 @@ export class HealthTracker {
       case "auth": {
         const k = this.entry(providerId, fp);
         k.disabled = String(err.status);
+        this.share?.publish({ type: "disabled", provider: providerId, fp, status: k.disabled });
         this.log.error("upstream rejected a key; it is disabled until the config reloads", {
           provider: providerId,
           key: key?.name,
@@ -311,6 +319,7 @@ export class HealthTracker {
       if (wasOpen) {
         p.cooldownUntil = p.cooldownKind = p.cooldownReason = undefined;
         p.rampFrom = now;
+        this.share?.publish({ type: "clear", provider: providerId, fp: "", model: "" });
         this.log.warn("provider recovered (probe succeeded); traffic ramps back up", { provider: providerId });
       }
       // Probes are evidence too: demoted targets of this provider earn some trust back.
@@ -338,6 +347,7 @@ export class HealthTracker {
       // A last-resort attempt got through: close the circuit.
       p.cooldownUntil = p.cooldownKind = p.cooldownReason = undefined;
       p.rampFrom = now;
+      this.share?.publish({ type: "clear", provider: providerId, fp: "", model: "" });
     }
   }
 
@@ -366,6 +376,34 @@ export class HealthTracker {
     e.cooldownUntil = until;
     e.cooldownKind = kind;
     e.cooldownReason = reason;
+    e.rampFrom = undefined;
+    this.dirty.add(e);
+    this.share?.publish({ type: "cooldown", provider: e.provider, fp: e.fp, model: e.model, until, kind, reason });
+  }
+
+  /** A block another node learned (cluster): applied as if learned here, not told again. A
+   *  cooldown ending earlier than one known here does not shorten it. */
+  applyShared(b: SharedBlock): void {
+    if (!this.stillConfigured(b)) return;
+    const model = b.type === "disabled" ? "" : b.model;
+    if (b.type === "clear") {
+      const e = this.peek(b.provider, b.fp, model);
+      if (!e || e.cooldownUntil === undefined) return;
+      e.cooldownUntil = e.cooldownKind = e.cooldownReason = undefined;
+      e.consecutiveFailures = 0;
+      e.rampFrom = this.now();
+      this.dirty.add(e);
+      return;
+    }
+    const e = this.entry(b.provider, b.fp, model);
+    if (b.type === "disabled") {
+      e.disabled = b.status;
+      return;
+    }
+    if (e.cooldownUntil !== undefined && e.cooldownUntil >= b.until) return;
+    e.cooldownUntil = b.until;
+    e.cooldownKind = b.kind as CooldownKind;
+    e.cooldownReason = b.reason;
     e.rampFrom = undefined;
     this.dirty.add(e);
   }

@@ -29,6 +29,8 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Secrets to scrub from every line (the current config's keys). Called per line: keep it cheap. */
   secrets?: () => readonly string[];
+  /** This node's name (`cluster.node`), on every line when several nodes share one log stream. */
+  node?: string;
 }
 
 const COLORS: Record<Level, string> = { debug: "\x1b[90m", info: "\x1b[36m", warn: "\x1b[33m", error: "\x1b[31m" };
@@ -94,6 +96,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const color = opts.color ?? (pretty && stdoutIsTerminal() && !process.env.NO_COLOR);
   const write = opts.write ?? writeStdoutLine;
   const secrets = opts.secrets;
+  const nodeJson = opts.node === undefined ? "" : `,"node":${JSON.stringify(opts.node)}`;
+  const nodeText = opts.node === undefined ? "" : ` node=${formatValue(opts.node)}`;
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
     let line: string;
@@ -101,8 +105,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       let extra = "";
       if (fields) for (const k in fields) if (fields[k] !== undefined) extra += ` ${k}=${formatValue(fields[k])}`;
       const tag = level.toUpperCase().padEnd(5);
-      line = `${new Date().toISOString().slice(11, 23)} ${color ? `${COLORS[level]}${tag}\x1b[0m` : tag} ${msg}${extra}`;
-    } else line = `{"time":"${isoNow()}","level":"${level}","msg":${JSON.stringify(msg)}${fields ? fieldsJson(fields) : "}"}`;
+      line = `${new Date().toISOString().slice(11, 23)} ${color ? `${COLORS[level]}${tag}\x1b[0m` : tag} ${msg}${extra}${nodeText}`;
+    } else line = `{"time":"${isoNow()}","level":"${level}"${nodeJson},"msg":${JSON.stringify(msg)}${fields ? fieldsJson(fields) : "}"}`;
     write(secrets ? scrub(line, secrets()) : line);
   };
   return {

@@ -42,6 +42,8 @@ export interface GatewayDeps {
   governance?: Governance;
   /** Routing health (persisted and probed by the runtime); an in-memory one when absent. */
   health?: HealthTracker;
+  /** This node's name in audit rows (`cluster.node`; several nodes share one audit log). */
+  node?: string;
 }
 
 /** What planning one request needs to know (`plan()`). */
@@ -242,7 +244,7 @@ export class RelayGateway implements Gateway {
   /** Resolve → admit → plan → order → route(). Anything thrown after admission is recorded. */
   private async plan(p: PlanContext): Promise<{ plan: RoutePlan; limitHeaders: Record<string, string> }> {
     const { ctx, config, model, need, needs, promptTokens, stream, maxTokens, routeRequest } = p;
-    const { resolution, candidates, headers } = this.admit(ctx, model, promptTokens, stream, () => resolveCandidates(config, this.deps.catalog, model));
+    const { resolution, candidates, headers } = await this.admit(ctx, model, promptTokens, stream, () => resolveCandidates(config, this.deps.catalog, model));
     try {
       const plan = await routeCandidates({
         config,
@@ -292,11 +294,13 @@ export class RelayGateway implements Gateway {
 
   /** Model resolution and governance admission; a refusal (unknown model, not allowed, over a
    *  limit) is recorded with the requested model, and thrown. */
-  private admit(ctx: ClientContext, model: string, promptTokens: number, stream: boolean, resolve: () => Resolution) {
+  private async admit(ctx: ClientContext, model: string, promptTokens: number, stream: boolean, resolve: () => Resolution) {
     try {
       const resolution = resolve();
       if (!this.deps.governance) return { resolution, candidates: resolution.candidates, headers: {} as Record<string, string> };
-      return { resolution, ...this.deps.governance.admit(ctx, { model, candidates: resolution.candidates, promptTokens }) };
+      // Shared limits (several nodes) answer asynchronously; one node's decide at once.
+      const admitted = this.deps.governance.admission(ctx, { model, candidates: resolution.candidates, promptTokens });
+      return { resolution, ...(admitted instanceof Promise ? await admitted : admitted) };
     } catch (e) {
       const err = toGatewayError(e);
       this.record(ctx, { requestedModel: model, status: err.status, error: err.message, attempts: [], stream });
@@ -362,6 +366,7 @@ export class RelayGateway implements Gateway {
       attempts: JSON.stringify(r.attempts),
       adjusted: r.adjusted,
     };
+    if (this.deps.node !== undefined) row.node = this.deps.node;
     ctx.audited = true;
     this.deps.governance?.settle(ctx, row, r.attempts);
     this.deps.audit?.push(row);

@@ -261,10 +261,17 @@ export interface GaugeSources {
   governance: Governance;
   /** Health records (router/health), when the server keeps them. */
   health?: { all(): Iterable<HealthEntry> };
+  /** This node's name, when several nodes share state or storage (SPEC §8). */
+  node?: string;
+  /** Shared state on Redis (`cluster`). */
+  cluster?: { up: boolean };
+  /** Shared audit store (`storage.postgres`): whether it answers, and rows waiting in the spool. */
+  postgres?: { up: boolean; pending: number };
 }
 
 export function registerRuntimeGauges(metrics: Metrics, rt: GaugeSources): void {
   metrics.gauge("lmrelay_in_flight", "Requests and streams being served now.", () => rt.inFlight + rt.gateway.openAnswers);
+  registerClusterGauges(metrics, rt);
   metrics.gauge("lmrelay_client_in_flight", "Requests in flight per client (concurrency limits).", () =>
     [...rt.config.clients.values()].map((c) => ({ labels: { client: c.id }, value: rt.governance.usage(c).inFlight })),
   );
@@ -285,6 +292,20 @@ export function registerRuntimeGauges(metrics: Metrics, rt: GaugeSources): void 
     ],
     "counter",
   );
+}
+
+/** Only on a node of several (SPEC §8): which node this is, and whether its engines answer. */
+function registerClusterGauges(metrics: Metrics, rt: GaugeSources): void {
+  const node = rt.node;
+  if (node === undefined) return;
+  metrics.gauge("lmrelay_cluster_node_info", "This node's name (cluster.node); join other series on the scrape target.", () => [{ labels: { node }, value: 1 }]);
+  const cluster = rt.cluster;
+  if (cluster) metrics.gauge("lmrelay_cluster_redis_up", "1 while the shared Redis answers, 0 while this node decides limits alone.", () => [{ labels: { node }, value: cluster.up ? 1 : 0 }]);
+  const pg = rt.postgres;
+  if (pg) {
+    metrics.gauge("lmrelay_cluster_postgres_up", "1 while PostgreSQL takes the audit rows, 0 while they wait in the spool.", () => [{ labels: { node }, value: pg.up ? 1 : 0 }]);
+    metrics.gauge("lmrelay_cluster_spool_rows", "Audit rows in this node's spool not yet in PostgreSQL.", () => [{ labels: { node }, value: pg.pending }]);
+  }
 }
 
 function cooldownSamples(health: GaugeSources["health"]): GaugeSample[] {

@@ -1,3 +1,4 @@
+import { RedisState } from "../cluster/redis-state";
 import type { ResolvedConfig } from "../config/resolve";
 import { Governance } from "../governance/governance";
 import { Prober } from "../health/probe";
@@ -31,14 +32,27 @@ export class Runtime {
   private readonly prober: Prober;
   private readonly retention: AuditRetention;
   readonly dbWatch: DatabaseFileWatch;
+  /** Shared limits, budgets and blocks on Redis (`cluster`); absent on a single node. */
+  readonly cluster?: RedisState;
+  /** This node's name (`cluster.node`); absent on a single node. */
+  readonly node?: string;
   inFlight = 0;
   private server: Bun.Server<unknown> | undefined;
 
   constructor(
     config: ResolvedConfig,
     readonly log: Logger,
+    opts: { node?: string } = {},
   ) {
     this.config = config;
+    this.node = opts.node ?? config.node;
+    if (config.cluster)
+      this.cluster = new RedisState({
+        url: config.cluster.redis,
+        keyPrefix: config.cluster.keyPrefix,
+        log,
+        applyBlock: (b) => this.health.applyShared(b),
+      });
     this.db = openDatabase(config.storagePath);
     this.dbWatch = new DatabaseFileWatch(this.db, config.storagePath, log);
     this.audit = new AuditWriter(this.db, {
@@ -52,19 +66,21 @@ export class Runtime {
       // Spend is read from the rollup once per period; queued rows are written first so none is missed.
       spend: (client, days) => (this.audit.flush(), clientSpend(this.db, client, days)),
       observe: (row, attempts) => this.metrics.observe(row, attempts),
+      shared: this.cluster?.limits,
     });
-    this.health = new HealthTracker(config, { log });
+    this.health = new HealthTracker(config, { log, share: this.cluster?.blocks });
     this.healthStore = new HealthStore(this.db, this.health, log);
     this.healthStore.load();
     this.prober = new Prober(this.health, () => this.config, listProviderModels, log);
-    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health });
+    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node });
     this.retention = new AuditRetention(this.db, () => this.config.audit.retainDays, log);
     registerRuntimeGauges(this.metrics, this);
   }
 
   /** Starts serving. Waits (briefly) for model discovery so the first requests find their models. */
   async start(opts: { host?: string; port?: number } = {}): Promise<{ url: string; port: number }> {
-    await this.catalog.load(this.config, { wait: true });
+    // Redis away at start is not fatal: the node serves on its own state and joins when it answers.
+    await Promise.all([this.catalog.load(this.config, { wait: true }), this.cluster?.start()]);
     this.healthStore.start();
     this.prober.start();
     const app = buildApp(this, this.log);
@@ -98,6 +114,7 @@ export class Runtime {
       await server.stop(true);
     }
     this.catalog.stop();
+    this.cluster?.close();
     await this.prober.stop();
     this.healthStore.stop();
     this.retention.stop();

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { hostname } from "node:os";
 import { restartOnlyChanges } from "../../src/cli/serve-reload";
 import { ConfigError, resolveConfig } from "../../src/config/resolve";
-import { configSecrets } from "../../src/log/redact";
+import { configSecrets } from "../../src/config/secrets";
 
 // `cluster` and `storage.postgres` (SPEC §4, §8): validated, defaulted, their passwords scrubbed.
 
@@ -29,10 +29,10 @@ test("without cluster or postgres nothing of the cluster runs: no node name, SQL
 
 test("cluster gets onRedisDown local and a hostname:port node name by default", () => {
   const c = resolveConfig({ ...base, server: { port: 4100 }, cluster: { redis: "redis://127.0.0.1:6379" } }, FILE);
-  expect(c.cluster).toEqual({ redis: "redis://127.0.0.1:6379", onRedisDown: "local" });
+  expect(c.cluster).toEqual({ redis: "redis://127.0.0.1:6379", onRedisDown: "local", keyPrefix: "lmrelay:" });
   expect(c.node).toBe(`${hostname()}:4100`);
-  const named = resolveConfig({ ...base, cluster: { redis: "rediss://r:6380/2", node: "eu-1", onRedisDown: "reject" } }, FILE);
-  expect(named.cluster).toEqual({ redis: "rediss://r:6380/2", onRedisDown: "reject" });
+  const named = resolveConfig({ ...base, cluster: { redis: "rediss://r:6380/2", node: "eu-1", onRedisDown: "reject", keyPrefix: "team-a:" } }, FILE);
+  expect(named.cluster).toEqual({ redis: "rediss://r:6380/2", onRedisDown: "reject", keyPrefix: "team-a:" });
   expect(named.node).toBe("eu-1");
 });
 
