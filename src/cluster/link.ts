@@ -2,15 +2,15 @@ import { RedisClient } from "bun";
 import type { Logger } from "../log/logger";
 
 // One node's connection to the shared Redis (SPEC §8), and the rules every shared-state call
-// follows: a call is bounded (a slow Redis must not stall a request: past CALL_BOUND_MS the caller
+// follows: a call is bounded (a slow Redis must not stall a request: past `cluster.timeoutMs` the caller
 // falls back, see cluster/limits.ts), a connection that fails or keeps timing out marks Redis down
 // (logged once, gauge 0), and reconnection never gives up (back-off 100 ms → 2 s). Bun's own
 // autoReconnect stops after `maxRetries` and its offline queue would hold an admission for as long
 // as Redis is away, so both are off and this class reconnects with a fresh client each time (which
 // also keeps a reply from ever meeting a command of the connection before: oven-sh/bun#27861).
 
-/** Longest a request waits for a Redis answer before deciding without it. */
-export const CALL_BOUND_MS = 25;
+/** Longest a request waits for a Redis answer before deciding without it (`cluster.timeoutMs`). */
+export const CALL_BOUND_MS = 100;
 /** Consecutive timeouts that mark a reachable but too slow Redis down. */
 const SLOW_STRIKES = 3;
 const BACKOFF_MIN_MS = 100;
@@ -21,6 +21,8 @@ export interface RedisLinkOptions {
   log: Logger;
   /** Called on each (re)connection, before the link reports up (pub/sub resubscribes, state resyncs). */
   onConnect?(client: RedisClient): Promise<void>;
+  /** Lua sources loaded on each connection, so the first admission does not pay for NOSCRIPT. */
+  scripts?: readonly string[];
   onStateChange?(up: boolean): void;
   callBoundMs?: number;
 }
@@ -66,6 +68,7 @@ export class RedisLink {
       try {
         await client.connect();
         await RedisLink.ping(client, this.bound);
+        for (const source of this.opts.scripts ?? []) this.shas.set(source, String(await client.send("SCRIPT", ["LOAD", source])));
         await this.opts.onConnect?.(client);
         if (this.closed) {
           client.close();

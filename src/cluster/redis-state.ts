@@ -2,6 +2,7 @@ import type { Logger } from "../log/logger";
 import { RedisBlocks } from "./blocks";
 import { RedisLimits } from "./limits";
 import { RedisLink } from "./link";
+import { ADMIT, RENEW, SETTLE } from "./scripts";
 import type { SharedBlock } from "./types";
 
 // A node's shared state on Redis (`cluster`, SPEC §8): one connection for limits and blocks, one
@@ -23,7 +24,7 @@ export class RedisState {
   readonly blocks: RedisBlocks;
 
   constructor(opts: RedisStateOptions) {
-    this.link = new RedisLink({ url: opts.url, log: opts.log, callBoundMs: opts.callBoundMs });
+    this.link = new RedisLink({ url: opts.url, log: opts.log, callBoundMs: opts.callBoundMs, scripts: [ADMIT, SETTLE, RENEW] });
     this.limits = new RedisLimits(this.link, opts.keyPrefix, opts.log);
     this.blocks = new RedisBlocks(this.link, opts.url, opts.keyPrefix, opts.applyBlock, opts.log);
   }

@@ -137,6 +137,8 @@ export interface ClusterConfig {
   onRedisDown?: "local" | "reject";
   /** Prefix of every Redis key lmrelay uses (default `lmrelay:`), to share one Redis between gateways. */
   keyPrefix?: string;
+  /** Longest a request waits for Redis before deciding without it, ms (default 100). */
+  timeoutMs?: number;
 }
 
 export interface LmrelayConfig {

@@ -89,7 +89,7 @@ export interface ResolvedConfig {
   /** `storage.postgres`: the shared audit log; `storagePath` is then this node's spool. */
   postgres?: string;
   /** `cluster`: shared state on Redis (SPEC §8); absent = one node, all state in memory. */
-  cluster?: { redis: string; onRedisDown: "local" | "reject"; keyPrefix: string };
+  cluster?: { redis: string; onRedisDown: "local" | "reject"; keyPrefix: string; timeoutMs: number };
   /** This node's name (`cluster.node`, default hostname:port); set only when several nodes can
    *  share state or storage (`cluster` or `storage.postgres`), so one node's rows and logs stay as they were. */
   node?: string;
@@ -142,6 +142,7 @@ export const DEFAULTS = {
   maxUpstreamBodyBytes: 128 * 1024 * 1024,
   storagePath: "lmrelay.db",
   spoolPath: "lmrelay-spool.db",
+  redisTimeoutMs: 100,
   maxAttempts: 4,
   timeoutMs: 120_000,
   probeIntervalMs: 30_000,
@@ -277,7 +278,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
   const storage = cfg.storage?.path ?? (postgres ? DEFAULTS.spoolPath : DEFAULTS.storagePath);
   const port = cfg.server?.port ?? DEFAULTS.port;
   const cluster = cfg.cluster
-    ? { redis: cfg.cluster.redis, onRedisDown: cfg.cluster.onRedisDown ?? "local", keyPrefix: cfg.cluster.keyPrefix ?? "lmrelay:" }
+    ? { redis: cfg.cluster.redis, onRedisDown: cfg.cluster.onRedisDown ?? "local", keyPrefix: cfg.cluster.keyPrefix ?? "lmrelay:", timeoutMs: cfg.cluster.timeoutMs ?? DEFAULTS.redisTimeoutMs }
     : undefined;
   return {
     file,

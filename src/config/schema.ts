@@ -148,6 +148,7 @@ export const ConfigSchema = T.Object(
           node: T.Optional(T.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:@-]+$" })),
           onRedisDown: T.Optional(T.Union([T.Literal("local"), T.Literal("reject")])),
           keyPrefix: T.Optional(T.String({ minLength: 1, maxLength: 100 })),
+          timeoutMs: T.Optional(T.Integer({ minimum: 1, maximum: 10_000 })),
         },
         { additionalProperties: false },
       ),

@@ -50,6 +50,7 @@ export class Runtime {
       this.cluster = new RedisState({
         url: config.cluster.redis,
         keyPrefix: config.cluster.keyPrefix,
+        callBoundMs: config.cluster.timeoutMs,
         log,
         applyBlock: (b) => this.health.applyShared(b),
       });

@@ -29,10 +29,10 @@ test("without cluster or postgres nothing of the cluster runs: no node name, SQL
 
 test("cluster gets onRedisDown local and a hostname:port node name by default", () => {
   const c = resolveConfig({ ...base, server: { port: 4100 }, cluster: { redis: "redis://127.0.0.1:6379" } }, FILE);
-  expect(c.cluster).toEqual({ redis: "redis://127.0.0.1:6379", onRedisDown: "local", keyPrefix: "lmrelay:" });
+  expect(c.cluster).toEqual({ redis: "redis://127.0.0.1:6379", onRedisDown: "local", keyPrefix: "lmrelay:", timeoutMs: 100 });
   expect(c.node).toBe(`${hostname()}:4100`);
-  const named = resolveConfig({ ...base, cluster: { redis: "rediss://r:6380/2", node: "eu-1", onRedisDown: "reject", keyPrefix: "team-a:" } }, FILE);
-  expect(named.cluster).toEqual({ redis: "rediss://r:6380/2", onRedisDown: "reject", keyPrefix: "team-a:" });
+  const named = resolveConfig({ ...base, cluster: { redis: "rediss://r:6380/2", node: "eu-1", onRedisDown: "reject", keyPrefix: "team-a:", timeoutMs: 20 } }, FILE);
+  expect(named.cluster).toEqual({ redis: "rediss://r:6380/2", onRedisDown: "reject", keyPrefix: "team-a:", timeoutMs: 20 });
   expect(named.node).toBe("eu-1");
 });
 
