@@ -1,11 +1,12 @@
-import { type AuditRecord, listRequests, parseSince, type RequestFilter, statusCondition } from "../store/queries";
+import { type AuditRecord, parseSince, type RequestFilter, statusCondition } from "../store/queries";
+import type { AuditReader } from "../store/reader";
 import { type ParsedArgs, unknownFlags } from "./args";
-import { auditDbPath, openAuditDb } from "./auditdb";
+import { openAuditReader } from "./auditdb";
 
 // `lmrelay logs`: the audit log, newest last, filtered by client, model, provider, status and
 // time; `--json` prints one JSON object per line (attempts included) for scripts.
 
-const FLAGS = ["config", "db", "client", "model", "provider", "status", "since", "limit", "json", "env-file"] as const;
+const FLAGS = ["config", "db", "client", "model", "provider", "node", "status", "since", "limit", "json", "env-file"] as const;
 
 export interface Output {
   out(text: string): void;
@@ -17,7 +18,7 @@ const stdio: Output = { out: (t) => process.stdout.write(t), err: (t) => process
 /** Reads the filter flags shared with `stats`; throws with a message for a bad value. */
 export function filterFromArgs(args: ParsedArgs): RequestFilter {
   const f: RequestFilter = {};
-  for (const k of ["client", "model", "provider", "status"] as const) {
+  for (const k of ["client", "model", "provider", "status", "node"] as const) {
     const v = args.flags.get(k);
     if (v === true) throw new Error(`--${k} needs a value`);
     if (v) f[k] = v;
@@ -53,8 +54,7 @@ export function usd(v: number): string {
 }
 
 /** Column names, padded as `line` pads the values under them. */
-const HEADER = [
-  pad("time (UTC)", 23),
+const COLUMNS = [
   pad("request", 16),
   pad("client", 10),
   pad("protocol", 9),
@@ -66,13 +66,17 @@ const HEADER = [
   pad("tokens in→out", 12),
   pad("cost", 10),
   "attempts",
-].join("  ");
+];
+const HEADER = [pad("time (UTC)", 23), ...COLUMNS].join("  ");
+/** With several nodes in the log (rows carry `cluster.node`), a node column after the time. */
+const NODE_HEADER = [pad("time (UTC)", 23), pad("node", 12), ...COLUMNS].join("  ");
 
-function line(r: AuditRecord): string {
+function line(r: AuditRecord, nodes: boolean): string {
   const target = r.provider ? `${r.provider}/${r.model}` : "-";
   const tried = r.attempts.filter((a) => (a as { outcome?: string }).outcome !== "skipped").length;
   const cols = [
     r.time.replace("T", " ").slice(0, 23),
+    ...(nodes ? [pad(r.node ?? "-", 12)] : []),
     pad(r.requestId, 16),
     pad(r.client ?? "-", 10),
     pad(r.protocol, 9),
@@ -96,26 +100,28 @@ export async function logsCommand(args: ParsedArgs, io: Output = stdio): Promise
     return 2;
   }
   let filter: RequestFilter;
-  let db;
+  let source: { reader: AuditReader; close(): Promise<void> };
   try {
     filter = filterFromArgs(args);
-    db = openAuditDb(await auditDbPath(args));
+    source = await openAuditReader(args);
   } catch (e) {
     io.err(`lmrelay logs: ${(e as Error).message}\n`);
     return 1;
   }
   try {
-    const rows = listRequests(db, { limit: 50, ...filter }).reverse();
+    const rows = (await source.reader.listRequests({ limit: 50, ...filter })).reverse();
+    // A node column once several nodes share the log (rows carry their `cluster.node`).
+    const nodes = rows.some((r) => r.node);
     if (args.flags.get("json") === true) {
       for (const r of rows) io.out(JSON.stringify(r) + "\n");
     } else if (rows.length === 0) io.out("no requests match\n");
     else {
-      io.out(HEADER + "\n" + rows.map(line).join("\n") + "\n");
+      io.out((nodes ? NODE_HEADER : HEADER) + "\n" + rows.map((r) => line(r, nodes)).join("\n") + "\n");
       const marks = rows.some((r) => r.usageEstimated) || rows.some((r) => r.unpriced);
       if (marks) io.out("(~ = usage estimated by lmrelay; ? = no price known for the model)\n");
     }
     return 0;
   } finally {
-    db.$client.close();
+    await source.close();
   }
 }

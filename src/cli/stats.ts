@@ -1,11 +1,12 @@
 import { PRICES_AS_OF } from "../governance/pricing-table";
-import { parseSince, type RequestStats, requestStats, type StatsLine } from "../store/queries";
+import { parseSince, type RequestStats, type StatsLine } from "../store/queries";
+import type { AuditReader } from "../store/reader";
 import { type ParsedArgs, unknownFlags } from "./args";
-import { auditDbPath, openAuditDb } from "./auditdb";
+import { openAuditReader } from "./auditdb";
 import { type Output, usd } from "./logs";
 
 // `lmrelay stats`: requests, errors, p50/p95 latency, tokens and spend over a window (`--since`,
-// default 24h), in total and by client, provider and model; `--json` for scripts. Models that
+// default 24h), in total and by client, provider, model and (several nodes) node; `--json` for scripts. Models that
 // used tokens without a known price are listed: their cost counts as 0.
 
 const FLAGS = ["config", "db", "since", "json", "env-file"] as const;
@@ -43,6 +44,8 @@ export function renderStats(s: RequestStats): string {
   ];
   if (t.requests === 0) return out.concat("no requests in this window").join("\n") + "\n";
   out.push("", ...table("client", s.byClient), "", ...table("provider", s.byProvider), "", ...table("model", s.byModel));
+  // Several nodes (`cluster.node` on the rows): where the traffic went.
+  if (s.byNode.some((l) => l.name !== "(none)")) out.push("", ...table("node", s.byNode));
   if (s.unpriced.length)
     out.push(
       "",
@@ -64,18 +67,18 @@ export async function statsCommand(args: ParsedArgs, io: Output = stdio): Promis
     io.err(`lmrelay stats: --since takes a duration (30m, 24h, 7d) or a date (2025-11-01)\n`);
     return 1;
   }
-  let db;
+  let source: { reader: AuditReader; close(): Promise<void> };
   try {
-    db = openAuditDb(await auditDbPath(args));
+    source = await openAuditReader(args);
   } catch (e) {
     io.err(`lmrelay stats: ${(e as Error).message}\n`);
     return 1;
   }
   try {
-    const stats = requestStats(db, since);
+    const stats = await source.reader.requestStats(since);
     io.out(args.flags.get("json") === true ? JSON.stringify(stats, null, 2) + "\n" : renderStats(stats));
     return 0;
   } finally {
-    db.$client.close();
+    await source.close();
   }
 }

@@ -10,6 +10,7 @@ import type { Catalog } from "../router/catalog";
 import type { AuditWriter } from "../store/audit";
 import type { Db } from "../store/db";
 import { listRequests, parseSince, type RequestFilter } from "../store/queries";
+import type { AuditReader } from "../store/reader";
 import { requestBodies } from "../store/schema";
 import { dayKey, spendBy } from "../store/spend";
 
@@ -26,6 +27,8 @@ export interface AdminSources {
   governance: Governance;
   /** Health records (router/health), when the server keeps them. */
   health?: { all(): Iterable<HealthEntry> };
+  /** The shared audit store (`storage.postgres`): requests and spend of every node. */
+  auditReader?: AuditReader;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -129,7 +132,7 @@ function clients(src: AdminSources) {
 
 function filterFrom(q: URLSearchParams): RequestFilter {
   const f: RequestFilter = {};
-  for (const k of ["client", "model", "provider", "status"] as const) {
+  for (const k of ["client", "model", "provider", "status", "node"] as const) {
     const v = q.get(k);
     if (v) f[k] = v;
   }
@@ -150,16 +153,20 @@ function filterFrom(q: URLSearchParams): RequestFilter {
 
 function requestsView(src: AdminSources, q: URLSearchParams) {
   src.audit.flush();
+  let filter: RequestFilter;
   try {
-    return { data: listRequests(src.db, filterFrom(q)) };
+    filter = filterFrom(q);
+    // Several nodes: every node's rows, from the shared store (this node's arrive within a pass).
+    if (src.auditReader) return src.auditReader.listRequests(filter).then((data) => ({ data }));
+    return { data: listRequests(src.db, filter) };
   } catch (e) {
     throw e instanceof BadQuery ? e : new BadQuery((e as Error).message);
   }
 }
 
-function requestView(src: AdminSources, requestId: string) {
+async function requestView(src: AdminSources, requestId: string) {
   src.audit.flush();
-  const rows = listRequests(src.db, { requestId, limit: 100 });
+  const rows = src.auditReader ? await src.auditReader.listRequests({ requestId, limit: 100 }) : listRequests(src.db, { requestId, limit: 100 });
   if (rows.length === 0) return undefined;
   const bodies = src.db.select().from(requestBodies).where(eq(requestBodies.requestId, requestId)).all();
   return { data: rows, bodies: bodies.map((b) => ({ time: iso(b.ts), request: b.request, response: b.response, truncated: b.truncated })) };
@@ -167,22 +174,23 @@ function requestView(src: AdminSources, requestId: string) {
 
 const WINDOWS = ["day", "month", "total"] as const;
 
-function spendView(src: AdminSources, q: URLSearchParams) {
+async function spendView(src: AdminSources, q: URLSearchParams) {
   src.audit.flush();
   const now = Date.now();
   const window = q.get("window") ?? "day";
   if (!(WINDOWS as readonly string[]).includes(window)) throw new BadQuery(`window "${window}" must be day, month or total`);
   const today = dayKey(now);
   const range = window === "day" ? { from: today } : window === "month" ? { from: `${today.slice(0, 7)}-01` } : {};
-  const byClient = spendBy(src.db, "client", range);
+  const spend = (d: "client" | "provider" | "model") => (src.auditReader ? src.auditReader.spendBy(d, range) : spendBy(src.db, d, range));
+  const [byClient, byProvider, byModel] = await Promise.all([spend("client"), spend("provider"), spend("model")]);
   return {
     window,
     from: range.from ?? null,
     pricesAsOf: PRICES_AS_OF,
     totalUsd: byClient.reduce((n, l) => n + l.costUsd, 0),
     byClient,
-    byProvider: spendBy(src.db, "provider", range),
-    byModel: spendBy(src.db, "model", range),
+    byProvider,
+    byModel,
     budgets: [...src.config.clients.values()]
       .filter((c) => c.budget)
       .map((c) => ({ client: c.id, ...src.governance.usage(c).budget })),
@@ -199,7 +207,7 @@ export function adminDisabledReason(config: ResolvedConfig): string {
 /** Registers `/admin/api/*`. `sources()` is read per request, so a reload is seen at once. */
 export function registerAdminRoutes(app: Elysia, sources: () => AdminSources, log: Logger): void {
   const route = (view: (src: AdminSources, request: Request, params: Record<string, string>) => unknown) =>
-    ({ request, params }: { request: Request; params: Record<string, string> }) => {
+    async ({ request, params }: { request: Request; params: Record<string, string> }) => {
       const src = sources();
       if (!src.config.adminKey) return adminError(404, adminDisabledReason(src.config), "not_found");
       if (!isAdmin(src.config, request.headers)) {
@@ -207,7 +215,7 @@ export function registerAdminRoutes(app: Elysia, sources: () => AdminSources, lo
         return adminError(401, "the admin API needs the admin key (Authorization: Bearer or x-api-key)", "invalid_api_key");
       }
       try {
-        const body = view(src, request, params ?? {});
+        const body = await view(src, request, params ?? {});
         return body === undefined ? adminError(404, "not found", "not_found") : json(body);
       } catch (e) {
         if (e instanceof BadQuery) return adminError(400, e.message, "invalid_query");

@@ -301,10 +301,11 @@ function registerClusterGauges(metrics: Metrics, rt: GaugeSources): void {
   metrics.gauge("lmrelay_cluster_node_info", "This node's name (cluster.node); join other series on the scrape target.", () => [{ labels: { node }, value: 1 }]);
   const cluster = rt.cluster;
   if (cluster) metrics.gauge("lmrelay_cluster_redis_up", "1 while the shared Redis answers, 0 while this node decides limits alone.", () => [{ labels: { node }, value: cluster.up ? 1 : 0 }]);
-  const pg = rt.postgres;
-  if (pg) {
-    metrics.gauge("lmrelay_cluster_postgres_up", "1 while PostgreSQL takes the audit rows, 0 while they wait in the spool.", () => [{ labels: { node }, value: pg.up ? 1 : 0 }]);
-    metrics.gauge("lmrelay_cluster_spool_rows", "Audit rows in this node's spool not yet in PostgreSQL.", () => [{ labels: { node }, value: pg.pending }]);
+  if (rt.config.postgres) {
+    metrics.gauge("lmrelay_cluster_postgres_up", "1 while PostgreSQL takes the audit rows, 0 while they wait in the spool.", () => [
+      { labels: { node }, value: rt.postgres?.up ? 1 : 0 },
+    ]);
+    metrics.gauge("lmrelay_cluster_spool_rows", "Audit rows in this node's spool not yet in PostgreSQL.", () => [{ labels: { node }, value: rt.postgres?.pending ?? 0 }]);
   }
 }
 

@@ -9,6 +9,8 @@ import { Catalog, listProviderModels } from "../router/catalog";
 import { RelayGateway } from "../router/gateway";
 import { AuditWriter } from "../store/audit";
 import { type Db, openDatabase } from "../store/db";
+import type { AuditReader } from "../store/reader";
+import type { PostgresStorage } from "../store/postgres/storage";
 import { AuditRetention } from "../store/retention";
 import { DatabaseFileWatch } from "../store/watch";
 import { clientSpend } from "../store/spend";
@@ -36,6 +38,8 @@ export class Runtime {
   readonly cluster?: RedisState;
   /** This node's name (`cluster.node`); absent on a single node. */
   readonly node?: string;
+  /** The shared audit database (`storage.postgres`), opened by start(); absent on a single node. */
+  postgresStorage?: PostgresStorage;
   inFlight = 0;
   private server: Bun.Server<unknown> | undefined;
 
@@ -66,6 +70,16 @@ export class Runtime {
       config: () => this.config,
       // Spend is read from the rollup once per period; queued rows are written first so none is missed.
       spend: (client, days) => (this.audit.flush(), clientSpend(this.db, client, days)),
+      // Several nodes: a budget period's spend so far is every node's (seeds the shared counter).
+      sharedSpend: config.postgres
+        ? async (client, days) => {
+            this.audit.flush();
+            await this.postgresStorage?.shipper.pass();
+            const reader = this.postgresStorage?.reader;
+            if (!reader) throw new Error("PostgreSQL storage is not open");
+            return reader.clientSpend(client, days);
+          }
+        : undefined,
       observe: (row, attempts) => this.metrics.observe(row, attempts),
       shared: this.cluster?.limits,
     });
@@ -78,10 +92,26 @@ export class Runtime {
     registerRuntimeGauges(this.metrics, this);
   }
 
+  /** Where the admin API reads the audit log: PostgreSQL (every node's rows) or this node's SQLite. */
+  get auditReader(): AuditReader | undefined {
+    return this.postgresStorage?.reader;
+  }
+
+  /** Whether the shared audit store takes rows, and how many wait in the spool (metrics). */
+  get postgres(): { up: boolean; pending: number } | undefined {
+    return this.postgresStorage?.shipper;
+  }
+
   /** Starts serving. Waits (briefly) for model discovery so the first requests find their models. */
   async start(opts: { host?: string; port?: number } = {}): Promise<{ url: string; port: number }> {
-    // Redis away at start is not fatal: the node serves on its own state and joins when it answers.
-    await Promise.all([this.catalog.load(this.config, { wait: true }), this.cluster?.start()]);
+    // Redis or PostgreSQL away at start is not fatal: the node serves on its own state, spools its
+    // audit rows, and joins when they answer. The PostgreSQL driver loads only when configured.
+    if (this.config.postgres) {
+      const { openPostgresStorage } = await import("../store/postgres/storage");
+      this.postgresStorage = openPostgresStorage(this.config.postgres, this.config.storagePath, this.log);
+    }
+    const shipping = this.postgresStorage?.shipper.start();
+    await Promise.all([this.catalog.load(this.config, { wait: true }), this.cluster?.start(), shipping && Promise.race([shipping, Bun.sleep(2000)])]);
     this.healthStore.start();
     this.prober.start();
     const app = buildApp(this, this.log);
@@ -120,6 +150,8 @@ export class Runtime {
     this.healthStore.stop();
     this.retention.stop();
     this.audit.close();
+    // Rows written at shutdown get a last chance to reach PostgreSQL; the rest wait in the spool.
+    await this.postgresStorage?.stop(3000);
     this.dbWatch.close();
     this.db.$client.close();
   }

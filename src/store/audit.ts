@@ -202,10 +202,10 @@ function rollupOf(batch: RequestRow[]): Record<string, unknown>[] {
 const COLUMNS = [
   "ts", "requestId", "protocol", "endpoint", "client", "requestedModel", "provider", "model", "keyName", "status", "stream",
   "latencyMs", "ttftMs", "inputTokens", "outputTokens", "cachedTokens", "cacheWriteTokens", "usageEstimated", "costUsd",
-  "unpriced", "error", "attempts", "adjusted",
+  "unpriced", "error", "attempts", "adjusted", "node",
 ] as const;
 
-/** Rows per multi-row INSERT (23 columns each: well under SQLite's 32766 variables). */
+/** Rows per multi-row INSERT (24 columns each: well under SQLite's 32766 variables). */
 const ROWS_PER_INSERT = 32;
 
 /** Appends a row's values in COLUMNS order. */
@@ -234,5 +234,6 @@ function pushRowValues(out: (string | number | null)[], row: RequestRow): void {
     row.error ?? null,
     row.attempts ?? "[]",
     row.adjusted ?? null,
+    row.node ?? null,
   );
 }

@@ -21,6 +21,8 @@ export interface RequestFilter {
   /** Matches the requested model, the upstream model or `provider/model`. */
   model?: string;
   provider?: string;
+  /** The node that served it (`cluster.node`). */
+  node?: string;
   /** `200`, `4xx`, `5xx`, `error` (≥ 400) or `ok` (< 400). */
   status?: string;
   /** ms since epoch, inclusive. */
@@ -46,6 +48,7 @@ function whereOf(f: RequestFilter): SQL | undefined {
   if (f.requestId) conds.push(eq(requests.requestId, f.requestId));
   if (f.client) conds.push(eq(requests.client, f.client));
   if (f.provider) conds.push(eq(requests.provider, f.provider));
+  if (f.node) conds.push(eq(requests.node, f.node));
   if (f.model) {
     const slash = f.model.indexOf("/");
     conds.push(
@@ -87,6 +90,8 @@ export interface AuditRecord {
   unpriced: boolean;
   error: string | null;
   attempts: unknown[];
+  /** The node that served it (`cluster.node`); null on a single node. */
+  node: string | null;
 }
 
 /** The most recent requests matching the filter, newest first. */
@@ -126,11 +131,13 @@ export interface RequestStats {
   byClient: StatsLine[];
   byProvider: StatsLine[];
   byModel: StatsLine[];
+  /** Per node (`cluster.node`); one "(none)" line on a single node. */
+  byNode: StatsLine[];
   /** Models that used tokens but had no price (their cost counted as 0). */
   unpriced: { model: string; requests: number }[];
 }
 
-type Dimension = "all" | "client" | "provider" | "model";
+type Dimension = "all" | "client" | "provider" | "model" | "node";
 
 function groupExpr(d: Dimension): SQL {
   switch (d) {
@@ -142,6 +149,8 @@ function groupExpr(d: Dimension): SQL {
       return sql`coalesce(${requests.provider}, '(none)')`;
     case "model":
       return sql`coalesce(${requests.provider} || '/' || ${requests.model}, '(none)')`;
+    case "node":
+      return sql`coalesce(${requests.node}, '(none)')`;
   }
 }
 
@@ -210,6 +219,7 @@ export function requestStats(db: Db, since: number, until = Date.now()): Request
     byClient: statsBy(db, "client", since, until),
     byProvider: statsBy(db, "provider", since, until),
     byModel: statsBy(db, "model", since, until),
+    byNode: statsBy(db, "node", since, until),
     unpriced,
   };
 }
