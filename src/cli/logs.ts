@@ -121,6 +121,9 @@ export async function logsCommand(args: ParsedArgs, io: Output = stdio): Promise
       if (marks) io.out("(~ = usage estimated by lmrelay; ? = no price known for the model)\n");
     }
     return 0;
+  } catch (e) {
+    io.err(`lmrelay logs: ${(e as Error).message}\n`);
+    return 1;
   } finally {
     await source.close();
   }

@@ -78,6 +78,9 @@ export async function statsCommand(args: ParsedArgs, io: Output = stdio): Promis
     const stats = await source.reader.requestStats(since);
     io.out(args.flags.get("json") === true ? JSON.stringify(stats, null, 2) + "\n" : renderStats(stats));
     return 0;
+  } catch (e) {
+    io.err(`lmrelay stats: ${(e as Error).message}\n`);
+    return 1;
   } finally {
     await source.close();
   }

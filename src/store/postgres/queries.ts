@@ -129,7 +129,8 @@ async function statsBy(db: PgDb, d: Dimension, since: number, until: number): Pr
     })
     .from(requests)
     .where(and(gte(requests.ts, since), lt(requests.ts, until)))
-    .groupBy(g);
+    // PostgreSQL refuses a constant in GROUP BY: the total is the ungrouped aggregate.
+    .groupBy(...(d === "all" ? [] : [g]));
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return rows
     .map((r) => ({
