@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SQL } from "bun";
@@ -122,8 +122,9 @@ export async function startPostgresInstance(): Promise<Engine> {
       if (!proc || proc.exitCode !== null) return;
       // runuser does not pass signals on: SIGINT (PostgreSQL's fast shutdown) goes to the
       // postmaster's own PID, from its pid file.
-      const pid = Number(readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
-      process.kill(pid, "SIGINT");
+      const pidFile = path.join(data, "postmaster.pid");
+      if (existsSync(pidFile)) process.kill(Number(readFileSync(pidFile, "utf8").split("\n")[0]), "SIGINT");
+      else proc.kill("SIGKILL");
       await proc.exited;
     },
     async destroy() {
