@@ -6,6 +6,7 @@ import { openDatabase } from "../store/db";
 import { Catalog } from "../router/catalog";
 import { type AliasVerdict, aliasVerdicts, routingTable } from "../router/table";
 import { loadConfigArg, type ParsedArgs } from "./args";
+import { engineLines } from "./check-engines";
 
 // `lmrelay check [--config PATH] [--strict]`: validate the config and print what it resolves to:
 // every provider (disabled ones with why), each alias's targets marked usable or skipped, a verdict
@@ -53,6 +54,7 @@ export async function checkCommand(args: ParsedArgs): Promise<number> {
   }
   out.push("", `clients: ${config.clients.size ? [...config.clients.values()].map((c) => `${c.id} (${c.fingerprint})`).join(", ") : "(none: the gateway is open)"}`);
   out.push(`listen: ${config.server.host}:${config.server.port}   storage: ${config.storagePath}`);
+  out.push(...(await engineLines(config)));
   if (verdicts.size) out.push("", "aliases:", ...[...verdicts.values()].map((v) => `  ${v.alias}: ${verdictText(v)}`));
   process.stdout.write(out.join("\n") + "\n");
   const dead = [...verdicts.values()].filter((v) => v.usable === 0);
