@@ -1,3 +1,4 @@
+import type { SharedLimits } from "../cluster/types";
 import type { ResolvedConfig, ResolvedKey, ResolvedProvider } from "../config/resolve";
 import { type GatewayError, lmrelayError, toGatewayError } from "../core/errors";
 import type { HealthTracker } from "../health/tracker";
@@ -8,6 +9,7 @@ import type { AttemptRecord } from "./explain";
 import { exhaustedError, policyFor } from "./failover";
 import type { KeyLease, KeyPool } from "./keypool";
 import { IdleWatch } from "./idle";
+import { admitSharedKey } from "./sharedkeys";
 import type { PlannedCandidate } from "./plan";
 
 // Step five, the attempt loop: walk the ordered candidates and, for each, its usable keys in pool
@@ -32,6 +34,8 @@ export interface AttemptEnv {
   records: AttemptRecord[];
   /** Learns which capabilities a model lacks from the upstream's refusals. */
   capabilities?: CapabilityBook;
+  /** Several nodes (`cluster`): upstream keys' rpm/tpm counted across all of them. */
+  shared?: SharedLimits;
 }
 
 export interface AttemptSuccess<T> {
@@ -101,8 +105,17 @@ export async function runAttempts<T>(
       }
       // `undefined` is the one "key" of a keyless provider.
       const key = slot.keys.shift();
-      attempts++;
       const { provider, model } = slot.candidate;
+      let lease = env.pool.begin(provider.id, key, env.promptTokens);
+      if (env.shared && key && (key.rpm !== undefined || key.tpm !== undefined)) {
+        const admitted = await admitSharedKey(env.shared, provider.id, key, env.promptTokens, lease);
+        if ("refused" in admitted) {
+          records.push({ ...skipRecord(slot.candidate, admitted.refused.reason, admitted.refused.until), key: key.name, fingerprint: key.fingerprint });
+          continue;
+        }
+        lease = admitted.lease;
+      }
+      attempts++;
       const target: Target = { provider, key, model };
       const attempt = new AbortController();
       current = attempt;
@@ -111,7 +124,6 @@ export async function runAttempts<T>(
       const limit = env.firstByteMs(provider);
       const watch = new IdleWatch();
       if (limit !== undefined) watch.expectFirstByte(limit, attempt);
-      const lease = env.pool.begin(provider.id, key, env.promptTokens);
       const startedAt = performance.now();
       try {
         const value = await tryTarget(target, signal, watch);

@@ -1,3 +1,4 @@
+import type { SharedLimits } from "../cluster/types";
 import type { RouteRequest } from "../config/define";
 import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
 import { GatewayError, lmrelayError, toGatewayError } from "../core/errors";
@@ -44,6 +45,8 @@ export interface GatewayDeps {
   health?: HealthTracker;
   /** This node's name in audit rows (`cluster.node`; several nodes share one audit log). */
   node?: string;
+  /** Several nodes (`cluster`): upstream keys' rpm/tpm held across all of them. */
+  shared?: SharedLimits;
 }
 
 /** What planning one request needs to know (`plan()`). */
@@ -281,6 +284,7 @@ export class RelayGateway implements Gateway {
       firstByteMs,
       records: plan.records,
       capabilities: this.capabilities,
+      shared: this.deps.shared,
     };
   }
 

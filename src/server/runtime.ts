@@ -87,7 +87,7 @@ export class Runtime {
     this.healthStore = new HealthStore(this.db, this.health, log);
     this.healthStore.load();
     this.prober = new Prober(this.health, () => this.config, listProviderModels, log);
-    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node });
+    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node, shared: this.cluster?.limits });
     this.retention = new AuditRetention(this.db, () => this.config.audit.retainDays, log);
     registerRuntimeGauges(this.metrics, this);
   }

@@ -19,7 +19,7 @@ beforeAll(async () => {
   if (!redisUp) return;
   fake = await startOpenAIFake({ keys: ["sk-one-0000000001", "sk-two-0000000002"], models: ["m"] });
   fake.reply({ text: "ok", usage: { input: 10, output: 10 } });
-  fake2 = await startOpenAIFake({ keys: ["sk-three-000000003", "sk-four-0000000004"], models: ["m2"] });
+  fake2 = await startOpenAIFake({ keys: ["sk-three-000000003", "sk-four-0000000004"], models: ["m2", "m3"] });
   cluster = await startCluster(
     3,
     `{
@@ -33,6 +33,7 @@ beforeAll(async () => {
       pricing: { m: { input: 100, output: 100 } },
     },
     other: { type: "openai-compatible", baseUrl: "${fake2.url}/v1", models: ["m2"], keys: ["sk-three-000000003", "sk-four-0000000004"] },
+    capped: { type: "openai-compatible", baseUrl: "${fake2.url}/v1", models: ["m3"], keys: [{ key: "sk-three-000000003", name: "capped", rpm: 3 }] },
   },
   clients: {
     paced: { key: "client-paced-key-1", rpm: 6 },
@@ -121,5 +122,14 @@ describe.skipIf(!redisUp)("three nodes over one Redis", () => {
     const before = fake2.requests.length;
     for (const url of [urls()[0]!, urls()[1]!, urls()[0]!, urls()[1]!]) expect((await ask(url, "client-plain-key-01", "m2")).status).toBe(200);
     expect(fake2.requests.slice(before).map((x) => x.headers.authorization)).toEqual([good, good, good, good]);
+  });
+
+  test("an upstream key's own rpm holds across nodes", async () => {
+    const before = fake2.requests.length;
+    const answers = await Promise.all(Array.from({ length: 9 }, (_, i) => ask(urls()[i % 3]!, "client-plain-key-01", "m3")));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(3);
+    expect(fake2.requests.length - before).toBe(3);
+    const refused = answers.find((a) => a.status !== 200)!;
+    expect(refused.headers.get("x-lmrelay-route")).toContain("key rpm 3 reached across nodes");
   });
 });
