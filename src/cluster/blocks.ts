@@ -1,7 +1,6 @@
 import type { RedisClient } from "bun";
-import type { Logger } from "../log/logger";
 import { RedisLink, UNANSWERED } from "./link";
-import type { SharedBlock, SharedBlocks } from "./types";
+import type { ClusterLog, SharedBlock, SharedBlocks } from "./types";
 
 // Cooldowns, keys disabled by a 401/403 and open circuits learned on one node, honoured by all
 // (SPEC §8: within a second). Each block is written to one Redis hash (so a node that starts or
@@ -32,14 +31,14 @@ export class RedisBlocks implements SharedBlocks {
     url: string,
     prefix: string,
     private readonly apply: (block: SharedBlock) => void,
-    private readonly log: Logger,
+    private readonly log: ClusterLog,
   ) {
     this.hash = `${prefix}blocks`;
     this.channel = `${prefix}blocks:events`;
     // Subscribing takes a connection of its own; it reconnects like the main one and reads the
     // hash again each time, so nothing published while it was away is missed.
     // The main link already says when Redis leaves and returns: this one stays quiet about it.
-    const quiet: Logger = { debug: (m, f) => log.debug(m, f), info: () => {}, warn: () => {}, error: (m, f) => log.error(m, f) };
+    const quiet: ClusterLog = { debug: (m, f) => log.debug(m, f), info: () => {}, warn: () => {}, error: (m, f) => log.error(m, f) };
     this.subscriber = new RedisLink({ url, log: quiet, onConnect: (c) => this.listen(c), callBoundMs: PUBLISH_BOUND_MS });
   }
 

@@ -1,7 +1,6 @@
-import type { Logger } from "../log/logger";
 import { type RedisLink, UNANSWERED } from "./link";
 import { ADMIT, RENEW, SETTLE } from "./scripts";
-import type { SharedAdmission, SharedAnswer, SharedLimits, SharedRefusal, SharedSettlement } from "./types";
+import type { ClusterLog, SharedAdmission, SharedAnswer, SharedLimits, SharedRefusal, SharedSettlement } from "./types";
 
 // Limits and budgets held in Redis for every node: one script call per admission and one per
 // settlement (Bun's client pipelines concurrent calls on its one connection). Two things keep
@@ -26,7 +25,7 @@ export class RedisLimits implements SharedLimits {
   constructor(
     private readonly link: RedisLink,
     private readonly prefix: string,
-    private readonly log: Logger,
+    private readonly log: ClusterLog,
   ) {
     this.renewTimer = setInterval(() => void this.renew(), LEASE_RENEW_MS);
     this.renewTimer.unref?.();

@@ -1,5 +1,5 @@
 import { RedisClient } from "bun";
-import type { Logger } from "../log/logger";
+import type { ClusterLog } from "./types";
 
 // One node's connection to the shared Redis (SPEC §8), and the rules every shared-state call
 // follows: a call is bounded (a slow Redis must not stall a request: past `cluster.timeoutMs` the caller
@@ -18,7 +18,7 @@ const BACKOFF_MAX_MS = 2000;
 
 export interface RedisLinkOptions {
   url: string;
-  log: Logger;
+  log: ClusterLog;
   /** Called on each (re)connection, before the link reports up (pub/sub resubscribes, state resyncs). */
   onConnect?(client: RedisClient): Promise<void>;
   /** Lua sources loaded on each connection, so the first admission does not pay for NOSCRIPT. */

@@ -1,9 +1,8 @@
-import type { Logger } from "../log/logger";
 import { RedisBlocks } from "./blocks";
 import { RedisLimits } from "./limits";
 import { RedisLink } from "./link";
 import { ADMIT, RENEW, SETTLE } from "./scripts";
-import type { SharedBlock } from "./types";
+import type { ClusterLog, SharedBlock } from "./types";
 
 // A node's shared state on Redis (`cluster`, SPEC §8): one connection for limits and blocks, one
 // for the block channel. Started before the node serves; a Redis that is away at start is not an
@@ -12,7 +11,7 @@ import type { SharedBlock } from "./types";
 export interface RedisStateOptions {
   url: string;
   keyPrefix: string;
-  log: Logger;
+  log: ClusterLog;
   /** Where blocks other nodes learned go (this node's health tracker). */
   applyBlock(block: SharedBlock): void;
   callBoundMs?: number;

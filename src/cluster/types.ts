@@ -3,6 +3,15 @@
 // passes the Redis implementation in. Without `cluster` none is passed and each part keeps its
 // in-memory state, exactly as one node always did.
 
+/** The logger this folder is handed (structurally the app's Logger; not imported, so this folder
+ *  depends on nothing above it). */
+export interface ClusterLog {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
 /** One admission against limits that hold across nodes: a client's, or an upstream key's. */
 export interface SharedAdmission {
   /** `client:<id>` or `key:<provider>:<fingerprint>`: whose limits. */
