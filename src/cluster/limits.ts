@@ -26,8 +26,10 @@ export class RedisLimits implements SharedLimits {
     private readonly link: RedisLink,
     private readonly prefix: string,
     private readonly log: ClusterLog,
+    /** How long a lease outlives its last renewal (tests shorten it). */
+    private readonly leaseTtlMs = LEASE_TTL_MS,
   ) {
-    this.renewTimer = setInterval(() => void this.renew(), LEASE_RENEW_MS);
+    this.renewTimer = setInterval(() => void this.renew(), Math.min(LEASE_RENEW_MS, Math.max(10, Math.floor(leaseTtlMs / 3))));
     this.renewTimer.unref?.();
   }
 
@@ -58,7 +60,7 @@ export class RedisLimits implements SharedLimits {
       String(Math.max(0, Math.ceil(a.tokens))),
       String(a.budget ? a.budget.usd : -1),
       String(a.budget?.leastUsd ?? 0),
-      String(LEASE_TTL_MS),
+      String(this.leaseTtlMs),
       a.budget?.free ? "1" : "0",
     ];
     const pending = this.link.script(ADMIT, keys, args);
@@ -119,7 +121,7 @@ export class RedisLimits implements SharedLimits {
       keys.push(key);
       leases.push(lease);
     }
-    await this.link.script(RENEW, keys, [String(LEASE_TTL_MS), ...leases], SETTLE_BOUND_MS).catch((e) =>
+    await this.link.script(RENEW, keys, [String(this.leaseTtlMs), ...leases], SETTLE_BOUND_MS).catch((e) =>
       this.log.error("cluster: lease renewal failed", { error: (e as Error).message }),
     );
   }
