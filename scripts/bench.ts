@@ -9,6 +9,8 @@
 //   bun run bench --streams 2000,10000  hold that many slow SSE streams open (bare proxy and lmrelay)
 //   bun run bench --profile             profile the gateway from source under load (bun --cpu-prof)
 //   bun run bench --inproc              lmrelay's own CPU per request, in process (no sockets)
+//   bun run bench --cluster [N]         one node embedded vs with Redis (+ PostgreSQL): the added cost
+//                                       per request (scripts/bench/cluster.ts; needs both servers)
 //   options: --rounds N  --seconds S  --open N  --out FILE  --no-build  --keep (keep the temp
 //            folder: config, logs, audit database, profiles)
 //
@@ -61,11 +63,17 @@ function gitCommit(): string {
   return Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: root, stderr: "ignore" }).stdout.toString().trim() || "unknown";
 }
 
-const FLAGS = new Set(["quick", "rounds", "seconds", "open", "out", "streams", "profile", "inproc", "no-build", "keep"]);
+const FLAGS = new Set(["quick", "rounds", "seconds", "open", "out", "streams", "profile", "inproc", "cluster", "no-build", "keep"]);
 
 async function main(): Promise<void> {
   const unknown = argv.filter((a) => a.startsWith("--") && !FLAGS.has(a.slice(2)));
   if (unknown.length) throw new Error(`unknown option ${unknown.join(", ")} (see the header of scripts/bench.ts)`);
+  if (has("cluster")) {
+    const requests = /^\d+$/.test(flag("cluster") ?? "") ? flag("cluster") : undefined;
+    const run = Bun.spawnSync([process.execPath, path.join(root, "scripts/bench/cluster.ts"), ...(requests ? [requests] : [])], { stdout: "inherit", stderr: "inherit" });
+    if (run.exitCode !== 0) throw new Error("the cluster benchmark failed");
+    return;
+  }
   if (process.platform !== "linux") throw new Error("the benchmark reads /proc and pins cores with taskset: it runs on Linux only");
   ensureWrk(log);
   // Keep this process (polling, probing) off the gateway's core.
