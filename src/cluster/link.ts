@@ -134,14 +134,15 @@ export class RedisLink {
     });
     try {
       const answer = await Promise.race([client.send(command, args), timeout]);
-      if (answer === UNANSWERED) this.strike();
+      if (answer === UNANSWERED && this.client === client) this.strike();
       else this.strikes = 0;
       return answer;
     } catch (e) {
       const code = (e as { code?: string }).code;
       // A server error reply (a script bug, NOSCRIPT) says the connection is fine: rethrow.
       if (code === "ERR_REDIS_SERVER_ERROR") throw e;
-      this.lost((e as Error).message);
+      // A call on a connection already replaced must not take the new one down with it.
+      if (this.client === client) this.lost((e as Error).message);
       return UNANSWERED;
     } finally {
       clearTimeout(timer);
