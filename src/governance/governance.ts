@@ -239,6 +239,11 @@ export class Governance {
           return least === undefined || (committed < client.budget!.usd - BUDGET_EPSILON && committed + least <= client.budget!.usd + BUDGET_EPSILON);
         })
       : candidates;
+    if (usable.length === 0) {
+      // Admitted by the cheapest candidate's cost, yet none fits once filtered: give the slot back.
+      shared.settle({ subject, lease, tpm: client.tpm ? { second: answer.second, estimate, tokens: 0 } : undefined, costUsd: 0, periods: [] });
+      throw this.overBudget(client, client.budget!.usd, client.budget!.per, committed, now);
+    }
     s.inFlight++;
     s.requests?.add(now);
     s.tokens?.add(now, estimate);
