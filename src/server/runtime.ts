@@ -17,6 +17,19 @@ import { clientSpend } from "../store/spend";
 import { buildApp } from "./app";
 import { Metrics, registerRuntimeGauges } from "./metrics";
 
+/** Longest a budget's first request of a period waits for PostgreSQL's spend. */
+const SEED_TIMEOUT_MS = 1000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: Timer | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 // Everything a running lmrelay holds: the config in force (swapped atomically on reload), the
 // model catalog, the database and audit writer, the gateway, and the HTTP server.
 
@@ -73,11 +86,14 @@ export class Runtime {
       // Several nodes: a budget period's spend so far is every node's (seeds the shared counter).
       sharedSpend: config.postgres
         ? async (client, days) => {
+            // On a request's path (once per budget period): bounded, else this node's own spend.
+            const storage = this.postgresStorage;
+            if (!storage?.shipper.up) throw new Error("PostgreSQL is not taking rows");
             this.audit.flush();
-            await this.postgresStorage?.shipper.pass();
-            const reader = this.postgresStorage?.reader;
-            if (!reader) throw new Error("PostgreSQL storage is not open");
-            return reader.clientSpend(client, days);
+            return withTimeout(
+              storage.shipper.pass().then(() => storage.reader.clientSpend(client, days)),
+              SEED_TIMEOUT_MS,
+            );
           }
         : undefined,
       observe: (row, attempts) => this.metrics.observe(row, attempts),
