@@ -97,6 +97,11 @@ describe.skipIf(!havePostgres)("PostgreSQL failing under the nodes", () => {
 
   test("a node killed with SIGKILL while rows wait replays its spool once at its next start", async () => {
     await pg.stop();
+    // An idle node notices within 5 s too (SPEC §8).
+    const idle = cluster.nodes[0]!.url;
+    const until = Date.now() + 5000;
+    while (!(await (await fetch(`${idle}/metrics`)).text()).includes('lmrelay_cluster_postgres_up{node="node-0"} 0') && Date.now() < until) await Bun.sleep(100);
+    expect(await (await fetch(`${idle}/metrics`)).text()).toContain('lmrelay_cluster_postgres_up{node="node-0"} 0');
     const waiting = await send([cluster.nodes[1]!.url], 10);
     sent.push(...waiting);
     await Bun.sleep(600); // the audit writer's batch reaches the spool file

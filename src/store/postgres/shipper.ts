@@ -19,6 +19,7 @@ const IDLE_MS = 250;
 const BACKOFF_MIN_MS = 250;
 /** PostgreSQL back within 5 s is noticed within 5 s (SPEC §8): retries stay at most 2 s apart. */
 const BACKOFF_MAX_MS = 2000;
+const IDLE_CHECK_MS = 2000;
 
 type SpoolDb = BunSQLiteDatabase<typeof sqliteSchema>;
 
@@ -43,6 +44,8 @@ export class SpoolShipper {
   private backoff = BACKOFF_MIN_MS;
   private closed = false;
   private warnedDown = false;
+  /** Last time PostgreSQL answered (ms). */
+  private lastContact = 0;
 
   constructor(
     spoolFile: string,
@@ -106,12 +109,20 @@ export class SpoolShipper {
         this.watermark = Number(row?.last ?? 0);
         this.confirmed = this.watermark;
       }
+      let wrote = false;
       for (;;) {
         const rows = this.readAfter(this.watermark);
         if (rows.length === 0) break;
+        wrote = true;
         this.shipped += await this.sink.writeBatch(rows.map(({ id, ...r }) => ({ ...r, spool: this.spoolId, localId: id! })));
         this.watermark = this.confirmed = rows.at(-1)!.id!;
         if (rows.length < BATCH || this.closed) break;
+      }
+      // An idle node still notices PostgreSQL leaving within seconds (SPEC §8: within 5 s).
+      if (wrote) this.lastContact = Date.now();
+      else if (Date.now() - this.lastContact >= IDLE_CHECK_MS) {
+        await this.pg.$client`select 1`;
+        this.lastContact = Date.now();
       }
       this.pending = this.countAfter(this.watermark);
       this.setUp(true);
