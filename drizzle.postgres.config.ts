@@ -4,5 +4,5 @@ import { defineConfig } from "drizzle-kit";
 export default defineConfig({
   dialect: "postgresql",
   schema: "./src/store/postgres/schema.ts",
-  out: "./src/store/postgres/migrations",
+  out: "./src/store/postgres/pg-migrations",
 });

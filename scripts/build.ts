@@ -116,7 +116,7 @@ function compile(target: string | undefined, outfile: string, order?: string): v
     // A service reads its environment from systemd, not from whatever .env sits in its cwd.
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     "--asset", "./src/store/migrations",
-    "--asset", "./src/store/postgres/migrations",
+    "--asset", "./src/store/postgres/pg-migrations",
     `--define`, `LMRELAY_COMMIT=${JSON.stringify(commit)}`,
     ...(target ? [`--target=${target}`] : []),
     ...(target && executable ? [`--compile-executable-path=${executable}`] : []),

@@ -23,7 +23,8 @@ export function connectPostgres(url: string, opts: { max?: number; connectionTim
 
 /** Applies the embedded migrations, holding an advisory lock so concurrent nodes take turns. */
 export async function migratePostgres(db: PgDb): Promise<void> {
-  const migrationsFolder = path.join(import.meta.dir, "migrations");
+  // Named apart from SQLite's folder: the binary embeds both by their folder names.
+  const migrationsFolder = path.join(import.meta.dir, "pg-migrations");
   const conn = await db.$client.reserve();
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK})`;
