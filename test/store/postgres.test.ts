@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import path from "node:path";
 import { SQL } from "bun";
+import { readMigrationFiles } from "drizzle-orm/migrator";
+import { readMigrations } from "../../src/store/db";
 import { connectPostgres, migratePostgres, type PgDb } from "../../src/store/postgres/db";
 import { clientSpendPg, listRequestsPg } from "../../src/store/postgres/queries";
 import type { PgRequestRow } from "../../src/store/postgres/schema";
@@ -49,6 +52,13 @@ function row(localId: number, over: Partial<PgRequestRow> = {}): PgRequestRow {
     ...over,
   };
 }
+
+test("the PostgreSQL migrations read are drizzle's own list (no server needed)", () => {
+  const folder = path.resolve(import.meta.dir, "../../src/store/postgres/pg-migrations");
+  const ours = readMigrations(folder);
+  expect(ours.length).toBeGreaterThan(0);
+  expect(ours).toEqual(readMigrationFiles({ migrationsFolder: folder }));
+});
 
 describe.skipIf(!up)("PostgreSQL audit storage", () => {
   test("prepared statements under concurrency each get their own rows (Bun 1.4.5; oven-sh/bun#33665)", async () => {
