@@ -109,7 +109,7 @@ export const COMMAND_SPECS: CommandSpec[] = [
   },
   {
     name: "logs",
-    synopsis: "[--client C] [--model M] [--provider P] [--status 429|5xx|error] [--since 1h|2025-11-01] [--limit N] [--json] [--config PATH|--db PATH]",
+    synopsis: "[--client C] [--model M] [--provider P] [--node N] [--status 429|5xx|error] [--since 1h|2025-11-01] [--limit N] [--json] [--config PATH|--db PATH]",
     summary: "query the audit log",
     maxPositionals: 0,
     flags: [
@@ -118,6 +118,7 @@ export const COMMAND_SPECS: CommandSpec[] = [
       { name: "client", value: "C", help: "only this client" },
       { name: "model", value: "M", help: "only this requested model" },
       { name: "provider", value: "P", help: "only requests served by this provider" },
+      { name: "node", value: "N", help: "only requests this node served (cluster.node)" },
       { name: "status", value: "S", help: "a status (429), a class (5xx) or error" },
       { name: "since", value: "WHEN", help: "a duration (30m, 24h, 7d) or a date" },
       { name: "limit", value: "N", help: "at most N rows (default 50)" },
@@ -127,7 +128,7 @@ export const COMMAND_SPECS: CommandSpec[] = [
   {
     name: "stats",
     synopsis: "[--since 24h] [--json] [--config PATH|--db PATH]",
-    summary: "requests, errors, latency, tokens and spend by client, provider and model",
+    summary: "requests, errors, latency, tokens and spend by client, provider, model (and node)",
     maxPositionals: 0,
     flags: [CONFIG, DB, { name: "since", value: "WHEN", help: "a duration (30m, 24h, 7d) or a date (default 24h)" }, JSON_FLAG],
   },

@@ -105,8 +105,10 @@ describe.skipIf(!enginesUp)("three nodes, one PostgreSQL audit log", () => {
     const lines = logs.out.trim().split("\n").map((l) => JSON.parse(l) as { requestId: string; node: string });
     expect(new Set(lines.map((l) => l.requestId))).toEqual(new Set(ids));
     const table = cli("logs", "--limit", "3", "--node", "node-2");
-    expect(table.out.trim().split("\n"), table.out + table.err).toHaveLength(3);
-    for (const l of table.out.trim().split("\n")) expect(l).toContain(" node-2 ");
+    const [header, ...rows] = table.out.trim().split("\n");
+    expect(header).toMatch(/^time \(UTC\)\s+node\s+request/);
+    expect(rows, table.out + table.err).toHaveLength(3);
+    for (const l of rows) expect(l).toContain(" node-2 ");
     const stats = cli("stats", "--json");
     const s = JSON.parse(stats.out) as { total: { requests: number }; byNode: { name: string; requests: number }[] };
     expect(s.total.requests).toBe(30);
