@@ -130,6 +130,7 @@ describe.skipIf(!redisUp)("three nodes over one Redis", () => {
     expect(answers.filter((a) => a.status === 200)).toHaveLength(3);
     expect(fake2.requests.length - before).toBe(3);
     const refused = answers.find((a) => a.status !== 200)!;
-    expect(refused.headers.get("x-lmrelay-route")).toContain("key rpm 3 reached across nodes");
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.message).toContain("capped/m3[capped]: skipped, key rpm 3 reached across nodes until");
   });
 });
