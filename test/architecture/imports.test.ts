@@ -14,13 +14,16 @@ const ARROWS: Record<string, string[]> = {
   server: ["inbound", "router", "governance", "store", "config", "core"],
   inbound: ["core"],
   router: ["governance", "health", "upstream", "config", "core"],
-  governance: ["store", "config", "catalog", "core"],
-  health: ["store", "config", "core"],
+  governance: ["store", "config", "catalog", "cluster", "core"],
+  health: ["store", "config", "cluster", "core"],
   upstream: ["config", "catalog", "core"],
   store: ["core"],
   config: ["core"],
   // Model knowledge (models.dev snapshot): data and lookups, below everything that reads it.
   catalog: ["core"],
+  // State shared by several nodes (Redis): the interfaces governance and health are handed, and
+  // their Redis implementation; the runtime passes it in.
+  cluster: ["core"],
   log: ["core"],
   core: [],
 };

@@ -4,7 +4,7 @@ import type { ClientConfig } from "../../src/config/define";
 import { resolveConfig } from "../../src/config/resolve";
 import { GatewayError } from "../../src/core/errors";
 import { Governance } from "../../src/governance/governance";
-import type { RequestContext } from "../../src/router/types";
+import type { ClientContext } from "../../src/governance/auth";
 import type { RequestRow } from "../../src/store/schema";
 
 // Governance over shared limits (cluster), with a scripted stand-in for Redis: the shared answer
@@ -44,7 +44,7 @@ function setup(client: Omit<ClientConfig, "key">, mode: "local" | "reject" = "lo
     shared,
     now: () => now,
   });
-  const ctx: RequestContext = {
+  const ctx: ClientContext = {
     requestId: "r1",
     protocol: "openai",
     endpoint: "/v1/chat/completions",
