@@ -84,7 +84,12 @@ describe.skipIf(!haveRedis)("Redis failing under two nodes", () => {
     const statuses = await during;
     expect(statuses.length).toBeGreaterThan(8);
     expect(new Set(statuses)).toEqual(new Set([200]));
-    expect(cluster.nodes[0]!.logs.filter((l) => l.msg.startsWith("cluster: Redis unreachable"))).toHaveLength(1);
+    // Logged once per outage, not per request (a starved machine may add an outage of its own:
+    // three answers later than the bound count as one).
+    const warned = cluster.nodes[0]!.logs.filter((l) => l.msg.startsWith("cluster: Redis unreachable")).length;
+    const back = cluster.nodes[0]!.logs.filter((l) => l.msg.startsWith("cluster: Redis is back")).length;
+    expect(warned).toBeGreaterThanOrEqual(1);
+    expect(warned).toBe(back + 1);
     await redis.start();
     await waitForGauge(urls, "lmrelay_cluster_redis_up", 1);
     expect(cluster.nodes[1]!.logs.some((l) => l.msg.startsWith("cluster: Redis is back"))).toBe(true);
