@@ -120,7 +120,8 @@ function compile(target: string | undefined, outfile: string, order?: string): v
     `--define`, `LMRELAY_COMMIT=${JSON.stringify(commit)}`,
     ...(target ? [`--target=${target}`] : []),
     ...(target && executable ? [`--compile-executable-path=${executable}`] : []),
-    "src/main.ts", "--outfile", outfile,
+    // The audit writer runs on a Worker: its file is an entry point of its own (src/store/audit.ts).
+    "src/main.ts", "src/store/audit-worker.ts", "--outfile", outfile,
   ];
   const proc = Bun.spawnSync(cmd, { cwd: root, stdout: "ignore", stderr: "inherit" });
   if (proc.exitCode !== 0) {

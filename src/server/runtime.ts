@@ -81,8 +81,9 @@ export class Runtime {
     });
     this.governance = new Governance({
       config: () => this.config,
-      // Spend is read from the rollup once per period; queued rows are written first so none is missed.
-      spend: (client, days) => (this.audit.flush(), clientSpend(this.db, client, days)),
+      // Spend is read once per period from the writer's counter (the rollup at start plus every row
+      // queued since): exact, without waiting for the writer thread.
+      spend: (client, days) => this.audit.spend.of(client, days),
       // Several nodes: a budget period's spend so far is every node's (seeds the shared counter).
       sharedSpend: config.postgres
         ? async (client, days) => {
@@ -104,7 +105,7 @@ export class Runtime {
     this.healthStore.load();
     this.prober = new Prober(this.health, () => this.config, listProviderModels, log);
     this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node, shared: this.cluster?.limits });
-    this.retention = new AuditRetention(this.db, () => this.config.audit.retainDays, log);
+    this.retention = new AuditRetention(this.audit, () => this.config.audit.retainDays, log);
     registerRuntimeGauges(this.metrics, this);
   }
 

@@ -1,239 +1,261 @@
-import { sql } from "drizzle-orm";
-import { dayKey } from "./spend";
+import { receiveMessageOnPort } from "node:worker_threads";
+import { AuditQueue, type AuditQueueOptions } from "./audit-queue";
+import { COUNTER, type FromWriter, STATE_FAILED, STATE_READY, SYNC_DONE, SYNC_STATE, type ToWriter, type WriterInit } from "./audit-protocol";
+import { pushRowValues, type RowValue, SqliteAuditSink } from "./audit-rows";
 import type { Db } from "./db";
-import { type BodyRow, type RequestRow, requestBodies, requests, spendDaily } from "./schema";
+import { purgeAudit } from "./retention";
+import type { BodyRow, RequestRow } from "./schema";
+import { SpendCounter } from "./spend-counter";
 
-// Audit rows are queued in memory and written in batches, one transaction each, off the request
-// path (notes Q5: ≈250k rows/s batched vs ≈10k/s one by one). The same transaction adds each row
-// to the daily spend rollup, so the rollup never disagrees with the rows. The queue is bounded;
-// when storage fails rows wait and are retried; overflow is counted and reported, never silent.
+// The audit writer as the request thread sees it. For a database file the SQLite work (inserts,
+// the spend rollup, retention deletes) runs on a writer thread (audit-worker.ts) with its own
+// connection: a request appends its row as one short JSON tuple to a text batch, posted every few
+// milliseconds or every POST_ROWS rows, so the request thread never waits for SQLite and never
+// pauses for a batch. An in-memory database cannot be shared with another thread: its queue runs
+// here. Either way the same queue (audit-queue.ts) bounds, retries and counts.
+//
+// `flush()` stays synchronous (shutdown, the admin API, tests): it posts what is pending and waits
+// (Atomics.wait, bounded) until the writer has tried to write all of it, then takes the writer's
+// reports (errors, drops) at once, so callers see the same state as with a same-thread writer.
 
-export interface AuditWriterOptions {
-  flushIntervalMs?: number;
-  batchSize?: number;
-  maxQueue?: number;
-  /** Captured bodies waiting to be written, in characters (they can be large). */
-  maxBodyChars?: number;
-  onError?: (err: unknown) => void;
-  onDrop?: (dropped: number) => void;
+export interface AuditWriterOptions extends AuditQueueOptions {
+  /** Write on a worker thread: default when the database is a file. */
+  thread?: boolean;
 }
 
-const p = (name: string) => sql.placeholder(name);
-
-const MAX_RETRY_MS = 5_000;
+/** Rows gathered before they are posted at once, and the longest a row waits to be posted. */
+const POST_ROWS = 256;
+const POST_MS = 20;
+/** The longest a synchronous flush waits for the writer thread (it normally takes milliseconds). */
+const FLUSH_WAIT_MS = 15_000;
+/** The longest anything waits for the writer thread to start. */
+const START_WAIT_MS = 10_000;
 
 export class AuditWriter {
-  private queue: RequestRow[] = [];
-  private bodies: BodyRow[] = [];
-  private bodyChars = 0;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly insert;
-  private readonly insertMany;
-  private readonly rollup;
-  private readonly insertBody;
-  private readonly batchSize: number;
-  private readonly maxQueue: number;
-  private readonly maxBodyChars: number;
-  /** Rows dropped because the queue was full (storage failing for long). */
-  dropped = 0;
-  /** Captured bodies dropped because their queue was full. */
-  droppedBodies = 0;
-  written = 0;
-  private failing = false;
-  private flushQueued = false;
-  /** While storage fails, timer ticks wait until then (backing off up to MAX_RETRY_MS). */
-  private retryAt = 0;
-  private retryMs: number;
+  /** Spend per client and day, current as rows are queued (budgets read it, not the table). */
+  readonly spend: SpendCounter;
+  private inline: AuditQueue | undefined;
+  private worker: Worker | undefined;
+  private port: MessagePort | undefined;
+  private counters: Float64Array | undefined;
+  private sync: Int32Array | undefined;
+  /** Rows not posted yet: their tuples as JSON, comma-separated. */
+  private pending = "";
+  private pendingRows = 0;
+  private pendingBodies: BodyRow[] = [];
+  /** Rows and bodies posted to the writer thread so far. */
+  private posted = 0;
+  private seq = 0;
+  private purgeId = 0;
+  private postTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly scratch: RowValue[] = [];
+  private readonly purges = new Map<number, { resolve: (r: { rows: number; more: boolean }) => void; reject: (e: Error) => void }>();
+  private closed = false;
 
   constructor(
     private readonly db: Db,
     private readonly opts: AuditWriterOptions = {},
   ) {
-    this.batchSize = opts.batchSize ?? 500;
-    this.maxQueue = opts.maxQueue ?? 100_000;
-    this.maxBodyChars = opts.maxBodyChars ?? 64 * 1024 * 1024;
-    // The row insert is the hot one: a raw prepared statement with positional values costs half of
-    // drizzle's per-row placeholder mapping. Column names come from the schema, so they stay in step.
-    // Several rows per statement: each run() crossing into SQLite costs about as much as a row.
-    const names = COLUMNS.map((c) => `"${requests[c].name}"`).join(", ");
-    const tuple = `(${COLUMNS.map(() => "?").join(", ")})`;
-    this.insert = db.$client.prepare(`INSERT INTO "requests" (${names}) VALUES ${tuple}`);
-    this.insertMany = db.$client.prepare(`INSERT INTO "requests" (${names}) VALUES ${Array(ROWS_PER_INSERT).fill(tuple).join(", ")}`);
-    this.rollup = db
-      .insert(spendDaily)
-      .values({
-        day: p("day"),
-        client: p("client"),
-        provider: p("provider"),
-        model: p("model"),
-        requests: p("requests"),
-        errors: p("errors"),
-        inputTokens: p("inputTokens"),
-        outputTokens: p("outputTokens"),
-        costUsd: p("costUsd"),
-      } as never)
-      .onConflictDoUpdate({
-        target: [spendDaily.day, spendDaily.client, spendDaily.provider, spendDaily.model],
-        set: {
-          requests: sql`${spendDaily.requests} + excluded.requests`,
-          errors: sql`${spendDaily.errors} + excluded.errors`,
-          inputTokens: sql`${spendDaily.inputTokens} + excluded.input_tokens`,
-          outputTokens: sql`${spendDaily.outputTokens} + excluded.output_tokens`,
-          costUsd: sql`${spendDaily.costUsd} + excluded.cost_usd`,
-        },
-      })
-      .prepare();
-    this.insertBody = db
-      .insert(requestBodies)
-      .values({ ts: p("ts"), requestId: p("requestId"), request: p("request"), response: p("response"), truncated: p("truncated") } as never)
-      .prepare();
-    this.retryMs = opts.flushIntervalMs ?? 200;
-    this.timer = setInterval(() => {
-      if (!this.failing || Date.now() >= this.retryAt) this.flush();
-    }, opts.flushIntervalMs ?? 200);
-    this.timer.unref?.();
+    this.spend = new SpendCounter(db);
+    const file = db.$client.filename;
+    if (!(opts.thread ?? (file !== ":memory:" && file !== ""))) this.inline = this.inlineQueue();
+  }
+
+  private inlineQueue(): AuditQueue {
+    return new AuditQueue(new SqliteAuditSink(this.db.$client), this.opts);
   }
 
   /** Rows and bodies waiting to be written. */
   get depth(): number {
-    return this.queue.length + this.bodies.length;
+    if (this.inline) return this.inline.depth;
+    const c = this.counters;
+    return this.pendingRows + this.pendingBodies.length + (c ? this.posted - c[COUNTER.received]! + c[COUNTER.queued]! : 0);
+  }
+
+  get written(): number {
+    return this.inline ? this.inline.written : (this.counters?.[COUNTER.written] ?? 0);
+  }
+
+  /** Rows dropped because the queue was full (storage failing for long). */
+  get dropped(): number {
+    return this.inline ? this.inline.dropped : (this.counters?.[COUNTER.dropped] ?? 0);
+  }
+
+  /** Captured bodies dropped because their queue was full. */
+  get droppedBodies(): number {
+    return this.inline ? this.inline.droppedBodies : (this.counters?.[COUNTER.droppedBodies] ?? 0);
   }
 
   push(row: RequestRow): void {
-    if (this.queue.length >= this.maxQueue) {
-      this.queue.shift();
-      this.dropped++;
-      this.opts.onDrop?.(this.dropped);
+    this.spend.add(row.client ?? "", row.ts, row.costUsd ?? 0);
+    if (this.inline) {
+      const values: RowValue[] = [];
+      pushRowValues(values, row);
+      this.inline.push(values);
+      return;
     }
-    this.queue.push(row);
-    this.flushSoon(this.queue.length >= this.batchSize);
+    const scratch = this.scratch;
+    scratch.length = 0;
+    pushRowValues(scratch, row);
+    const json = JSON.stringify(scratch);
+    this.pending = this.pendingRows === 0 ? json : `${this.pending},${json}`;
+    if (++this.pendingRows >= POST_ROWS) this.post();
+    else this.postSoon();
   }
 
   pushBody(row: BodyRow): void {
-    const size = (row.request?.length ?? 0) + (row.response?.length ?? 0);
-    while (this.bodies.length > 0 && this.bodyChars + size > this.maxBodyChars) {
-      const old = this.bodies.shift()!;
-      this.bodyChars -= (old.request?.length ?? 0) + (old.response?.length ?? 0);
-      this.droppedBodies++;
-      this.opts.onDrop?.(this.dropped + this.droppedBodies);
-    }
-    this.bodies.push(row);
-    this.bodyChars += size;
-    this.flushSoon(this.bodies.length >= this.batchSize);
+    if (this.inline) return this.inline.pushBody(row);
+    this.pendingBodies.push(row);
+    this.postSoon();
   }
 
-  private flushSoon(full: boolean): void {
-    if (!full || this.failing || this.flushQueued) return;
-    this.flushQueued = true;
-    queueMicrotask(() => {
-      this.flushQueued = false;
-      this.flush();
+  private postSoon(): void {
+    if (this.postTimer || this.closed) return;
+    this.postTimer = setTimeout(() => {
+      this.postTimer = undefined;
+      this.post();
+    }, POST_MS);
+    this.postTimer.unref?.();
+  }
+
+  /** Hands what is pending to the writer thread (starting it on first use). */
+  private post(): void {
+    if (this.inline) return;
+    if (!this.port) this.startWorker();
+    if (this.inline || !this.port) return;
+    const n = this.pendingRows + this.pendingBodies.length;
+    if (n === 0) return;
+    if (Atomics.load(this.sync!, SYNC_STATE) !== STATE_READY) {
+      // Not up yet: rows stay here (a thread that fails to start leaves them to the inline queue).
+      this.postSoon();
+      return;
+    }
+    this.send({ t: "rows", rows: this.pending, n, bodies: this.pendingBodies.length ? this.pendingBodies : undefined });
+    this.posted += n;
+    this.pending = "";
+    this.pendingRows = 0;
+    this.pendingBodies = [];
+  }
+
+  private send(m: ToWriter): void {
+    this.port!.postMessage(m);
+  }
+
+  private startWorker(): void {
+    const channel = new MessageChannel();
+    const counters = new SharedArrayBuffer(8 * 8);
+    const sync = new SharedArrayBuffer(4 * 4);
+    this.counters = new Float64Array(counters);
+    this.sync = new Int32Array(sync);
+    this.port = channel.port1;
+    this.port.onmessage = (e) => this.onReport(e.data as FromWriter);
+    (this.port as unknown as { unref?: () => void }).unref?.();
+    // Listed as an entry point of the compiled binary (scripts/build.ts), which resolves it there.
+    const worker = new Worker(new URL("./audit-worker.ts", import.meta.url).href);
+    worker.unref();
+    worker.addEventListener("error", (e) => this.writerFailed((e as ErrorEvent).message || "it stopped"));
+    const { onError, onDrop, ...options } = this.opts;
+    const init: WriterInit = { file: this.db.$client.filename, options, port: channel.port2, counters, sync };
+    worker.postMessage(init, [channel.port2]);
+    this.worker = worker;
+  }
+
+  /** The writer thread could not start or stopped: write on this thread from now on. */
+  private writerFailed(why: string): void {
+    if (this.inline) return;
+    this.opts.onError?.(new Error(`the audit writer thread failed (${why}); writing on the request thread`));
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.port?.close();
+    this.inline = this.inlineQueue();
+    if (this.pendingRows > 0) for (const values of JSON.parse(`[${this.pending}]`) as RowValue[][]) this.inline.push(values);
+    for (const b of this.pendingBodies) this.inline.pushBody(b);
+    this.pending = "";
+    this.pendingRows = 0;
+    this.pendingBodies = [];
+  }
+
+  private onReport(m: FromWriter): void {
+    if (m.t === "error") this.opts.onError?.(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
+    else if (m.t === "drop") for (let n = m.from; n <= m.to; n++) this.opts.onDrop?.(n);
+    else {
+      const waiter = this.purges.get(m.id);
+      this.purges.delete(m.id);
+      if ("error" in m) waiter?.reject(new Error(m.error));
+      else waiter?.resolve({ rows: m.rows, more: m.more });
+    }
+  }
+
+  /** Waits until the writer thread is up; false when it is not (then rows go to the inline queue). */
+  private ready(): boolean {
+    const sync = this.sync!;
+    const end = Date.now() + START_WAIT_MS;
+    for (let s; (s = Atomics.load(sync, SYNC_STATE)) !== STATE_READY; ) {
+      const left = end - Date.now();
+      if (s === STATE_FAILED || left <= 0) {
+        this.takeReports();
+        this.writerFailed(s === STATE_FAILED ? "it could not open the database" : "it did not start");
+        return false;
+      }
+      Atomics.wait(sync, SYNC_STATE, s, left);
+    }
+    return true;
+  }
+
+  /** Asks the writer thread for `t` and waits (bounded) until it is done. */
+  private roundTrip(t: "flush" | "close"): void {
+    if (!this.port) this.startWorker();
+    if (!this.ready()) return;
+    this.post();
+    const seq = ++this.seq;
+    this.send({ t, seq });
+    const sync = this.sync!;
+    const end = Date.now() + FLUSH_WAIT_MS;
+    for (let done; (done = Atomics.load(sync, SYNC_DONE)) < seq; ) {
+      const left = end - Date.now();
+      if (left <= 0) break;
+      Atomics.wait(sync, SYNC_DONE, done, left);
+    }
+    this.takeReports();
+  }
+
+  /** Delivers the writer thread's reports now instead of on a later turn of the event loop. */
+  private takeReports(): void {
+    const port = this.port as unknown as Parameters<typeof receiveMessageOnPort>[0];
+    for (let m; (m = receiveMessageOnPort(port)); ) this.onReport(m.message as FromWriter);
+  }
+
+  /** Writes everything queued (waiting for the writer thread); on failure keeps it for the next try. */
+  flush(): void {
+    if (this.inline) return this.inline.flush();
+    if (this.pendingRows + this.pendingBodies.length === 0 && !this.port) return;
+    this.roundTrip("flush");
+    if (this.inline) (this.inline as AuditQueue).flush();
+  }
+
+  /** One chunk of retention (retention.ts): deleted on the writer thread, like every write. */
+  purge(days: number, now: number, chunk?: number): Promise<{ rows: number; more: boolean }> {
+    if (this.inline || !this.port) return Promise.resolve(purgeAudit(this.db, days, now, chunk));
+    const id = ++this.purgeId;
+    return new Promise((resolve, reject) => {
+      this.purges.set(id, { resolve, reject });
+      this.send({ t: "purge", id, days, now, chunk });
     });
   }
 
-  /** Writes everything queued; on failure keeps the rows for the next try. */
-  flush(): void {
-    while (this.queue.length > 0 || this.bodies.length > 0) {
-      const batch = this.queue.slice(0, this.batchSize);
-      const bodies = this.bodies.slice(0, this.batchSize);
-      try {
-        this.db.transaction(() => {
-          let i = 0;
-          for (; i + ROWS_PER_INSERT <= batch.length; i += ROWS_PER_INSERT) {
-            const values: (string | number | null)[] = [];
-            for (let j = i; j < i + ROWS_PER_INSERT; j++) pushRowValues(values, batch[j]!);
-            this.insertMany.run(...values);
-          }
-          for (; i < batch.length; i++) {
-            const values: (string | number | null)[] = [];
-            pushRowValues(values, batch[i]!);
-            this.insert.run(...values);
-          }
-          for (const group of rollupOf(batch)) this.rollup.run(group);
-          for (const b of bodies)
-            this.insertBody.run({ ts: b.ts, requestId: b.requestId, request: b.request ?? null, response: b.response ?? null, truncated: b.truncated ? 1 : 0 });
-        });
-        this.queue.splice(0, batch.length);
-        this.bodies.splice(0, bodies.length);
-        for (const b of bodies) this.bodyChars -= (b.request?.length ?? 0) + (b.response?.length ?? 0);
-        this.written += batch.length;
-        this.failing = false;
-        this.retryMs = this.opts.flushIntervalMs ?? 200;
-      } catch (err) {
-        if (!this.failing) this.opts.onError?.(err);
-        this.failing = true;
-        // Each try of a locked or full database costs a (short) synchronous wait: space them out.
-        this.retryAt = Date.now() + this.retryMs;
-        this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
-        return;
-      }
-    }
-  }
-
+  /** Stops taking rows, writes what is queued (one last try if storage fails), stops the thread. */
   close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.flush();
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.postTimer);
+    this.postTimer = undefined;
+    if (this.inline) return this.inline.close();
+    if (this.pendingRows + this.pendingBodies.length > 0 || this.port) this.roundTrip("close");
+    if (this.inline) return (this.inline as AuditQueue).close();
+    for (const w of this.purges.values()) w.reject(new Error("the audit writer closed"));
+    this.purges.clear();
+    this.port?.close();
+    this.worker?.terminate();
+    this.worker = undefined;
   }
-}
-
-function rollupOf(batch: RequestRow[]): Record<string, unknown>[] {
-  const groups = new Map<string, Record<string, number | string>>();
-  for (const row of batch) {
-    const day = dayKey(row.ts);
-    const client = row.client ?? "";
-    const provider = row.provider ?? "";
-    const model = row.model ?? "";
-    const key = `${day}\0${client}\0${provider}\0${model}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { day, client, provider, model, requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
-      groups.set(key, g);
-    }
-    (g.requests as number)++;
-    if (row.status >= 400) (g.errors as number)++;
-    (g.inputTokens as number) += row.inputTokens ?? 0;
-    (g.outputTokens as number) += row.outputTokens ?? 0;
-    (g.costUsd as number) += row.costUsd ?? 0;
-  }
-  return [...groups.values()];
-}
-
-const COLUMNS = [
-  "ts", "requestId", "protocol", "endpoint", "client", "requestedModel", "provider", "model", "keyName", "status", "stream",
-  "latencyMs", "ttftMs", "inputTokens", "outputTokens", "cachedTokens", "cacheWriteTokens", "usageEstimated", "costUsd",
-  "unpriced", "error", "attempts", "adjusted", "node",
-] as const;
-
-/** Rows per multi-row INSERT (24 columns each: well under SQLite's 32766 variables). */
-const ROWS_PER_INSERT = 32;
-
-/** Appends a row's values in COLUMNS order. */
-function pushRowValues(out: (string | number | null)[], row: RequestRow): void {
-  out.push(
-    row.ts,
-    row.requestId,
-    row.protocol,
-    row.endpoint,
-    row.client ?? null,
-    row.requestedModel ?? null,
-    row.provider ?? null,
-    row.model ?? null,
-    row.keyName ?? null,
-    row.status,
-    row.stream ? 1 : 0,
-    row.latencyMs,
-    row.ttftMs ?? null,
-    row.inputTokens ?? 0,
-    row.outputTokens ?? 0,
-    row.cachedTokens ?? 0,
-    row.cacheWriteTokens ?? 0,
-    row.usageEstimated ? 1 : 0,
-    row.costUsd ?? 0,
-    row.unpriced ? 1 : 0,
-    row.error ?? null,
-    row.attempts ?? "[]",
-    row.adjusted ?? null,
-    row.node ?? null,
-  );
 }

@@ -26,13 +26,18 @@ export function purgeAudit(db: Db, retainDays: number, now = Date.now(), chunk =
   return { rows, more };
 }
 
+/** Where old rows are deleted: the database, or the audit writer (which deletes on its own thread). */
+export interface AuditPurger {
+  purge(days: number, now: number): Promise<{ rows: number; more: boolean }>;
+}
+
 export class AuditRetention {
   private timer: ReturnType<typeof setInterval> | undefined;
   private first: ReturnType<typeof setTimeout> | undefined;
   private running = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Db | AuditPurger,
     /** Read at each run, so a reload that changes it takes effect. */
     private readonly retainDays: () => number | undefined,
     private readonly log: Logger,
@@ -53,7 +58,8 @@ export class AuditRetention {
     let total = 0;
     try {
       for (;;) {
-        const { rows, more } = purgeAudit(this.db, days, now);
+        const store = this.store;
+        const { rows, more } = "purge" in store ? await store.purge(days, now) : purgeAudit(store, days, now);
         total += rows;
         if (!more) break;
         await Bun.sleep(1);
