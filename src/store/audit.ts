@@ -29,7 +29,14 @@ const POST_MS = 20;
 /** The longest a synchronous flush waits for the writer thread (it normally takes milliseconds). */
 const FLUSH_WAIT_MS = 15_000;
 /** The longest anything waits for the writer thread to start. */
-const START_WAIT_MS = 10_000;
+const START_WAIT_MS = 5_000;
+
+/** The writer thread's module: beside this file when run from source. In the compiled binary it is
+ *  an entry point of its own (scripts/build.ts), found by its path under src/ — this file is then
+ *  part of a chunk at the root, so a path relative to it would miss. */
+function writerModule(): string {
+  return /\/\$bunfs\/|~BUN/.test(import.meta.url) ? "./store/audit-worker.ts" : new URL("./audit-worker.ts", import.meta.url).href;
+}
 
 export class AuditWriter {
   /** Spend per client and day, current as rows are queued (budgets read it, not the table). */
@@ -150,8 +157,7 @@ export class AuditWriter {
     this.port = channel.port1;
     this.port.onmessage = (e) => this.onReport(e.data as FromWriter);
     (this.port as unknown as { unref?: () => void }).unref?.();
-    // Listed as an entry point of the compiled binary (scripts/build.ts), which resolves it there.
-    const worker = new Worker(new URL("./audit-worker.ts", import.meta.url).href);
+    const worker = new Worker(writerModule());
     worker.unref();
     worker.addEventListener("error", (e) => this.writerFailed((e as ErrorEvent).message || "it stopped"));
     const { onError, onDrop, ...options } = this.opts;

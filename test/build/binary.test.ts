@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -63,14 +64,16 @@ test("check reports a bad config with file, field and reason", () => {
   expect(err).toContain("LMRELAY_NOPE_KEY is not set");
 });
 
-test("serve answers an OpenAI request through the echo provider", async () => {
+test("serve answers an OpenAI request through the echo provider; its audit writer thread writes the row", async () => {
   const proc = Bun.spawn([binary, "serve"], { cwd: dir, env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+  let out = "";
   try {
-    const { url } = await listeningUrl(proc.stdout);
-    expect(url).toBeDefined();
-    const res = await fetch(`${url}/v1/chat/completions`, {
+    const started = await listeningUrl(proc.stdout);
+    out = started.out;
+    expect(started.url).toBeDefined();
+    const res = await fetch(`${started.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-request-id": "from-the-binary" },
       body: JSON.stringify({ model: "hello-alias", messages: [{ role: "user", content: "ping from the binary" }] }),
     });
     expect(res.status).toBe(200);
@@ -80,5 +83,18 @@ test("serve answers an OpenAI request through the echo provider", async () => {
   } finally {
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
+  }
+  for (const reader = proc.stdout.getReader(); ; ) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  // The writer thread's file is an entry point of the binary: no fallback to the request thread.
+  expect(out).not.toContain("audit writer thread failed");
+  const db = new Database(path.join(dir, "lmrelay.db"), { readonly: true });
+  try {
+    expect(db.query("select request_id, provider, status from requests").all()).toEqual([{ request_id: "from-the-binary", provider: "echo", status: 200 }]);
+  } finally {
+    db.close();
   }
 }, 30_000);
