@@ -1,11 +1,14 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { AuditWriter } from "../../src/store/audit";
-import { openDatabase } from "../../src/store/db";
+import { type Db, openDatabase } from "../../src/store/db";
 import { listRequests, parseSince, requestStats } from "../../src/store/queries";
 import { createLogger } from "../../src/log/logger";
 import { AuditRetention, purgeAudit } from "../../src/store/retention";
 import type { RequestRow } from "../../src/store/schema";
-import { clientSpend, spendBy } from "../../src/store/spend";
+import { clientSpend, dayKey, spendBy } from "../../src/store/spend";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 10, 1, 12, 0, 0);
@@ -30,9 +33,21 @@ function row(over: Partial<RequestRow> = {}): RequestRow {
   };
 }
 
-describe("AuditWriter", () => {
+const dir = mkdtempSync(path.join(tmpdir(), "lmrelay-audit-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+// A database file gets the writer thread; an in-memory one (which no other thread can open) keeps
+// its queue on the request thread. Both must keep the same promises.
+const MODES = [
+  { mode: "same thread", open: (): Db => openDatabase(":memory:") },
+  { mode: "writer thread", open: (): Db => openDatabase(path.join(dir, `audit-${++files}.db`)) },
+] as const;
+
+for (const { mode, open } of MODES)
+describe(`AuditWriter (${mode})`, () => {
   test("writes every row in batches and rolls spend up per day, client, provider and model", () => {
-    const db = openDatabase(":memory:");
+    const db = open();
     const w = new AuditWriter(db, { batchSize: 7, flushIntervalMs: 60_000 });
     for (let i = 0; i < 20; i++) w.push(row({ requestId: `r${i}`, ts: T0 + (i % 2) * DAY, status: i === 3 ? 502 : 200 }));
     w.close();
@@ -50,7 +65,7 @@ describe("AuditWriter", () => {
   });
 
   test("when storage fails rows wait and are retried; a full queue drops the oldest and says so", () => {
-    const db = openDatabase(":memory:");
+    const db = open();
     const errors: unknown[] = [];
     const drops: number[] = [];
     const w = new AuditWriter(db, { batchSize: 2, maxQueue: 3, flushIntervalMs: 60_000, onError: (e) => errors.push(e), onDrop: (n) => drops.push(n) });
@@ -68,7 +83,7 @@ describe("AuditWriter", () => {
   });
 
   test("captured bodies are written beside the rows", () => {
-    const db = openDatabase(":memory:");
+    const db = open();
     const w = new AuditWriter(db, { flushIntervalMs: 60_000 });
     w.pushBody({ ts: T0, requestId: "b1", request: '{"a":1}', response: '{"b":2}', truncated: false });
     w.close();
@@ -76,6 +91,92 @@ describe("AuditWriter", () => {
       { request_id: "b1", request: '{"a":1}', response: '{"b":2}', truncated: 0 },
     ]);
     db.$client.close();
+  });
+});
+
+describe("AuditWriter on its writer thread", () => {
+  const count = (db: Db) => (db.$client.query("select count(*) as n from requests").get() as { n: number }).n;
+
+  test("rows reach the database without a flush, shortly after they are queued; the request thread writes none itself", async () => {
+    const db = MODES[1].open();
+    const w = new AuditWriter(db, { flushIntervalMs: 60_000 });
+    for (let i = 0; i < 3; i++) w.push(row({ requestId: `t${i}` }));
+    // Queued on this thread, nothing written yet: the writer thread is not even started.
+    expect(count(db)).toBe(0);
+    expect(w.depth).toBe(3);
+    for (const end = Date.now() + 5_000; Date.now() < end && count(db) < 3; ) await Bun.sleep(10);
+    expect(count(db)).toBe(3);
+    for (const end = Date.now() + 2_000; Date.now() < end && w.written < 3; ) await Bun.sleep(10);
+    expect(w.written).toBe(3);
+    expect(w.depth).toBe(0);
+    w.close();
+    db.$client.close();
+  });
+
+  test("a full batch is posted at once, and close() writes what is left and stops the thread", () => {
+    const db = MODES[1].open();
+    const w = new AuditWriter(db, { flushIntervalMs: 60_000 });
+    for (let i = 0; i < 1000; i++) w.push(row({ requestId: `b${i}` }));
+    w.close();
+    expect(count(db)).toBe(1000);
+    expect(w.written).toBe(1000);
+    expect(w.depth).toBe(0);
+    db.$client.close();
+  });
+
+  test("the spend counter: the rollup at start plus every queued row, exact before the rows are written", () => {
+    const file = path.join(dir, `spend-${++files}.db`);
+    let db = openDatabase(file);
+    const first = new AuditWriter(db, { flushIntervalMs: 60_000 });
+    const now = Date.now();
+    const today = dayKey(now);
+    first.push(row({ requestId: "old", ts: now - 400 * DAY, costUsd: 2 }));
+    first.push(row({ requestId: "a1", ts: now, costUsd: 0.25 }));
+    first.close();
+    db.$client.close();
+
+    db = openDatabase(file);
+    const w = new AuditWriter(db, { flushIntervalMs: 60_000 });
+    expect(w.spend.of("app", {})).toBeCloseTo(2.25, 10);
+    expect(w.spend.of("app", { from: today })).toBeCloseTo(0.25, 10);
+    w.push(row({ requestId: "a2", ts: now, costUsd: 0.5 }));
+    w.push(row({ requestId: "b1", ts: now, client: "other", costUsd: 1 }));
+    w.push(row({ requestId: "free", ts: now, costUsd: 0 }));
+    // Not written yet (the thread posts later), counted already.
+    expect(count(db)).toBe(2);
+    expect(w.spend.of("app", { from: today })).toBeCloseTo(0.75, 10);
+    expect(w.spend.of("app", { from: today, until: today })).toBe(0);
+    expect(w.spend.of("app", {})).toBeCloseTo(2.75, 10);
+    expect(w.spend.of("other", {})).toBeCloseTo(1, 10);
+    expect(w.spend.of("nobody", {})).toBe(0);
+    w.close();
+    // And it agrees with the table once written.
+    expect(clientSpend(db, "app", {})).toBeCloseTo(w.spend.of("app", {}), 10);
+    expect(clientSpend(db, "app", { from: today })).toBeCloseTo(w.spend.of("app", { from: today }), 10);
+    // A range before the month it started in is read from the table.
+    expect(w.spend.of("app", { from: dayKey(now - 500 * DAY), until: dayKey(now - 300 * DAY) })).toBeCloseTo(2, 10);
+    db.$client.close();
+  });
+
+  test("retention deletes on the writer thread", async () => {
+    const db = MODES[1].open();
+    const w = new AuditWriter(db, { flushIntervalMs: 60_000 });
+    const now = Date.now();
+    for (let i = 0; i < 3; i++) w.push(row({ requestId: `o${i}`, ts: now - 40 * DAY }));
+    w.push(row({ requestId: "fresh", ts: now }));
+    w.flush();
+    const lines: string[] = [];
+    const retention = new AuditRetention(w, () => 30, createLogger({ write: (l) => lines.push(l), pretty: false }), 60_000);
+    try {
+      expect(await retention.run()).toBe(3);
+      expect(await w.purge(30, now, 10)).toEqual({ rows: 0, more: false });
+      expect(listRequests(db).map((r) => r.requestId)).toEqual(["fresh"]);
+      expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ msg: "audit retention: old rows deleted", rows: 3, retainDays: 30 })]);
+    } finally {
+      retention.stop();
+      w.close();
+      db.$client.close();
+    }
   });
 });
 
