@@ -12,7 +12,8 @@
 //   bun run bench --cluster [N]         one node embedded vs with Redis (+ PostgreSQL): the added cost
 //                                       per request (scripts/bench/cluster.ts; needs both servers)
 //   options: --rounds N  --seconds S  --open N  --out FILE  --no-build  --keep (keep the temp
-//            folder: config, logs, audit database, profiles)
+//            folder: config, logs, audit database, profiles)  --binary FILE (measure that build
+//            instead of dist/lmrelay, e.g. an older commit's for a paired before/after run; no build)
 //
 // Gateways run on core 0; wrk, the stream client and the fake upstream on core 1 (taskset).
 
@@ -52,7 +53,8 @@ const opts = {
     .filter((n) => Number.isInteger(n) && n > 0),
   profile: has("profile"),
   inproc: has("inproc"),
-  build: !has("no-build"),
+  build: !has("no-build") && flag("binary") === undefined,
+  binary: flag("binary"),
   keep: has("keep"),
 };
 
@@ -63,7 +65,7 @@ function gitCommit(): string {
   return Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: root, stderr: "ignore" }).stdout.toString().trim() || "unknown";
 }
 
-const FLAGS = new Set(["quick", "rounds", "seconds", "open", "out", "streams", "profile", "inproc", "cluster", "no-build", "keep"]);
+const FLAGS = new Set(["quick", "rounds", "seconds", "open", "out", "streams", "profile", "inproc", "cluster", "no-build", "keep", "binary"]);
 
 async function main(): Promise<void> {
   const unknown = argv.filter((a) => a.startsWith("--") && !FLAGS.has(a.slice(2)));
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
   ensureWrk(log);
   // Keep this process (polling, probing) off the gateway's core.
   if (hasCommand("taskset")) Bun.spawnSync(["taskset", "-cp", CORE_LOAD, String(process.pid)], { stdout: "ignore", stderr: "ignore" });
-  const binary = path.join(root, "dist", "lmrelay");
+  const binary = opts.binary ? path.resolve(opts.binary) : path.join(root, "dist", "lmrelay");
   if (opts.build && !opts.profile && !opts.inproc) {
     log("building dist/lmrelay…");
     const b = Bun.spawnSync([process.execPath, "run", "build"], { cwd: root, stdout: "ignore", stderr: "inherit" });
@@ -152,8 +154,9 @@ async function main(): Promise<void> {
     const memory = { idleMb: idleRssMb, idleAfterLoadMb: after.rss, peakMb: after.peak, withOpenStreamsMb: openStreams[0]!.rssMb, openStreams: opts.open };
     const auditRows = stack.auditRows();
     await stopAll();
-    log("measuring lmrelay's own CPU per request in process…");
-    const inproc = await runInprocPhase(root);
+    // In process means this tree's source: not the build --binary named.
+    if (!opts.binary) log("measuring lmrelay's own CPU per request in process…");
+    const inproc = opts.binary ? [] : await runInprocPhase(root);
 
     const v = verdicts({ load, streams, idleRssMb, openStreams, startupMs: startup.medianMs, serviceStartupMs: startup.service.medianMs });
     const text = [
@@ -191,7 +194,17 @@ async function main(): Promise<void> {
     const ratios = Object.fromEntries(
       [1, 16, 64].map((c) => {
         const at = (t: string) => load.find((x) => x.target === t && x.connections === c)!.median;
-        return [`c${c}`, { rpsVsBare: at("lmrelay").rps / at("bare").rps, rpsVsDirect: at("lmrelay").rps / at("direct").rps, p50AddedMs: at("lmrelay").p50Ms - at("bare").p50Ms, p99VsBare: at("lmrelay").p99Ms / at("bare").p99Ms }];
+        return [
+          `c${c}`,
+          {
+            rpsVsBare: at("lmrelay").rps / at("bare").rps,
+            rpsVsDirect: at("lmrelay").rps / at("direct").rps,
+            p50AddedMs: at("lmrelay").p50Ms - at("bare").p50Ms,
+            p99VsBare: at("lmrelay").p99Ms / at("bare").p99Ms,
+            cpuAddedUs: (at("lmrelay").cpuUsPerReq ?? NaN) - (at("bare").cpuUsPerReq ?? NaN),
+            lagMaxAddedMs: (at("lmrelay").lagMaxMs ?? NaN) - (at("bare").lagMaxMs ?? NaN),
+          },
+        ];
       }),
     );
     writeFileSync(opts.out, JSON.stringify({ meta: { ...meta, loadAverageAfter: loadAverage() }, startup, memory, auditRows, load, ratios, streams, inproc, openStreams, verdicts: v }, null, 2));

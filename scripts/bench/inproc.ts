@@ -6,8 +6,14 @@
 //
 //   bun run bench --inproc                            the table
 //   bun --cpu-prof scripts/bench/inproc.ts [case]     a profile of lmrelay's own work, no I/O in it
+//   bun scripts/bench/inproc.ts --alloc [case]        heap cells allocated per request, by type
+//
+// CPU is counted twice: the whole process (every thread, the audit writer's included) and the
+// request thread alone (/proc/thread-self/schedstat, in ns) — what bookkeeping moved off it shows
+// as the difference.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { gcAndSweep, heapStats } from "bun:jsc";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { resolveConfig } from "../../src/config/resolve";
@@ -71,9 +77,29 @@ export interface InprocResult {
   /** CPU per request, µs: the best round and the median round. */
   bestUs: number;
   medianUs: number;
+  /** The request thread's own CPU per request, µs (best and median round). */
+  threadBestUs?: number;
+  threadMedianUs?: number;
 }
 
-export async function runInproc(o: { rounds: number; requests: number; only?: string }): Promise<InprocResult[]> {
+/** This thread's CPU time so far, µs (Linux; NaN elsewhere). */
+function threadCpuUs(): number {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface AllocProfile {
+  case: string;
+  /** Heap cells allocated per request, all types. */
+  cells: number;
+  /** The most allocated types: cells per request. */
+  top: { type: string; cells: number }[];
+}
+
+export async function runInproc(o: { rounds: number; requests: number; only?: string; alloc?: AllocProfile[] }): Promise<InprocResult[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "lmrelay-inproc-"));
   const config = resolveConfig(
     {
@@ -107,18 +133,26 @@ export async function runInproc(o: { rounds: number; requests: number; only?: st
         await res.arrayBuffer();
       };
       const rounds: number[] = [];
+      const threadRounds: number[] = [];
       // Round 0 warms the JIT and is not counted.
       for (let r = 0; r <= o.rounds; r++) {
         const before = process.cpuUsage();
+        const thread0 = threadCpuUs();
         const per = Math.ceil(o.requests / CONCURRENCY);
         await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
           for (let i = 0; i < per; i++) await one();
         }));
         const used = process.cpuUsage(before);
-        if (r > 0) rounds.push((used.user + used.system) / (per * CONCURRENCY));
+        const thread = threadCpuUs() - thread0;
+        if (r > 0) {
+          rounds.push((used.user + used.system) / (per * CONCURRENCY));
+          threadRounds.push(thread / (per * CONCURRENCY));
+        }
       }
       rounds.sort((a, b) => a - b);
-      results.push({ case: c.name, bestUs: rounds[0]!, medianUs: rounds[rounds.length >> 1]! });
+      threadRounds.sort((a, b) => a - b);
+      results.push({ case: c.name, bestUs: rounds[0]!, medianUs: rounds[rounds.length >> 1]!, threadBestUs: threadRounds[0], threadMedianUs: threadRounds[threadRounds.length >> 1] });
+      if (o.alloc) o.alloc.push(await allocations(c.name, one, c.name.includes("stream") ? 4 : 20));
     }
     return results;
   } finally {
@@ -128,14 +162,40 @@ export async function runInproc(o: { rounds: number; requests: number; only?: st
   }
 }
 
+/** Heap cells a request allocates, by type: the heap swept, then a few requests one after another
+ *  (few enough that no collection runs between the two counts), then the count again. */
+async function allocations(name: string, one: () => Promise<void>, n: number): Promise<AllocProfile> {
+  await one();
+  await Bun.sleep(50); // let timers that follow a request (audit post, log flush) run first
+  gcAndSweep();
+  const before = heapStats().objectTypeCounts;
+  for (let i = 0; i < n; i++) await one();
+  const after = heapStats().objectTypeCounts;
+  const diff = Object.entries(after).map(([type, count]) => ({ type, cells: (count - (before[type] ?? 0)) / n }));
+  return {
+    case: name,
+    cells: diff.reduce((sum, d) => sum + d.cells, 0),
+    top: diff.filter((d) => d.cells > 0).sort((a, b) => b.cells - a.cells).slice(0, 12),
+  };
+}
+
 if (import.meta.main) {
   const json = process.argv.includes("--json");
   const only = process.argv.slice(2).find((a) => !a.startsWith("--"));
   const results: InprocResult[] = [];
+  const alloc: AllocProfile[] | undefined = process.argv.includes("--alloc") ? [] : undefined;
   // Streams cost ~50× a plain request per request: fewer of them keep the rounds comparable.
   for (const c of CASES.filter((x) => !only || x.name === only))
-    results.push(...(await runInproc({ rounds: 5, requests: c.name.includes("stream") ? 800 : 4000, only: c.name })));
+    results.push(...(await runInproc({ rounds: 5, requests: c.name.includes("stream") ? 800 : 4000, only: c.name, alloc })));
   if (json) process.stdout.write(`BENCH_INPROC ${JSON.stringify(results)}\n`);
-  else for (const r of results) console.log(`${r.case.padEnd(26)} CPU µs/request: best ${r.bestUs.toFixed(1)}, median ${r.medianUs.toFixed(1)}`);
+  else
+    for (const r of results)
+      console.log(
+        `${r.case.padEnd(26)} CPU µs/request: best ${r.bestUs.toFixed(1)}, median ${r.medianUs.toFixed(1)}; request thread: best ${r.threadBestUs?.toFixed(1)}, median ${r.threadMedianUs?.toFixed(1)}`,
+      );
+  for (const a of alloc ?? []) {
+    console.log(`\n${a.case}: ${a.cells.toFixed(0)} heap cells allocated per request`);
+    for (const t of a.top) console.log(`  ${t.type.padEnd(28)} ${t.cells.toFixed(1)}`);
+  }
   process.exit(0);
 }

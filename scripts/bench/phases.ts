@@ -136,14 +136,17 @@ export async function runStartup(stack: Stack, runs: number): Promise<StartupSta
   return { ...startupStats(plain), service: startupStats(service) };
 }
 
-function loadTargets(stack: Stack): { target: Target; url: string; key?: string; pid?: number }[] {
+function loadTargets(stack: Stack): { target: Target; url: string; key?: string; pid?: number; probeUrl?: string }[] {
   const path = "/v1/chat/completions";
   return [
     { target: "direct", url: `http://127.0.0.1:${stack.upstream.port}${path}` },
-    { target: "bare", url: `http://127.0.0.1:${stack.bare.port}${path}`, pid: stack.bare.pid },
-    { target: "lmrelay", url: `http://127.0.0.1:${stack.gatewayPort}${path}`, key: CLIENT_KEY, pid: stack.gateway.pid },
+    { target: "bare", url: `http://127.0.0.1:${stack.bare.port}${path}`, pid: stack.bare.pid, probeUrl: `http://127.0.0.1:${stack.bare.port}/healthz` },
+    { target: "lmrelay", url: `http://127.0.0.1:${stack.gatewayPort}${path}`, key: CLIENT_KEY, pid: stack.gateway.pid, probeUrl: `http://127.0.0.1:${stack.gatewayPort}/healthz` },
   ];
 }
+
+/** Connections at which the servers' event-loop lag is probed (the busiest cell). */
+const PROBE_AT = 64;
 
 /** Non-stream matrix: every (connections, target) cell once per round, rounds interleaved. */
 export async function runLoadPhase(stack: Stack, o: { rounds: number; seconds: number; log: (s: string) => void }): Promise<LoadCell[]> {
@@ -155,7 +158,7 @@ export async function runLoadPhase(stack: Stack, o: { rounds: number; seconds: n
     o.log(`non-stream round ${r + 1}/${o.rounds}…`);
     for (const c of CONNECTIONS)
       for (const t of targets) {
-        const run = await runWrk({ url: t.url, bodyFile: stack.bodyFile, key: t.key, connections: c, seconds: o.seconds, pid: t.pid });
+        const run = await runWrk({ url: t.url, bodyFile: stack.bodyFile, key: t.key, connections: c, seconds: o.seconds, pid: t.pid, probeUrl: c === PROBE_AT ? t.probeUrl : undefined });
         const k = `${c}:${t.target}`;
         runs.set(k, [...(runs.get(k) ?? []), run]);
       }

@@ -73,6 +73,8 @@ export function medianRun(runs: LoadRun[]): LoadRun {
     errors: runs.reduce((n, r) => n + r.errors, 0),
     cpuUsPerReq: pick((r) => r.cpuUsPerReq),
     cpuLoad: pick((r) => r.cpuLoad),
+    lagP99Ms: pick((r) => r.lagP99Ms),
+    lagMaxMs: pick((r) => r.lagMaxMs),
   };
 }
 
@@ -107,7 +109,7 @@ function table(header: string[], rows: string[][]): string {
 
 export function loadTable(cells: LoadCell[]): string {
   return table(
-    ["c", "target", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "CPU load", "errors"],
+    ["c", "target", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "CPU load", "/healthz under load p99 / max ms", "errors"],
     cells.map((c) => [
       String(c.connections),
       c.target,
@@ -116,6 +118,7 @@ export function loadTable(cells: LoadCell[]): string {
       f(c.median.p99Ms, 3),
       f(c.median.cpuUsPerReq, 1),
       c.median.cpuLoad === undefined ? "–" : `${(c.median.cpuLoad * 100).toFixed(0)}%`,
+      c.median.lagMaxMs === undefined ? "–" : `${f(c.median.lagP99Ms)} / ${f(c.median.lagMaxMs)}`,
       String(c.median.errors),
     ]),
   );
@@ -197,21 +200,37 @@ export interface VerdictInput {
 export function verdicts(m: VerdictInput): Verdict[] {
   const out: Verdict[] = [];
   const at = (t: Target, c: number) => m.load.find((x) => x.target === t && x.connections === c)?.median;
+  // Issue 16's targets; those of issue 7 that still apply are kept (none may regress).
   for (const c of [16, 64]) {
     const b = at("bare", c);
     const l = at("lmrelay", c);
-    if (b && l) out.push({ target: `non-stream req/s at c=${c} ≥ 0.85× bare`, measured: `${f(l.rps / b.rps)}×`, limit: "≥ 0.85×", pass: l.rps / b.rps >= 0.85 });
+    if (b && l) out.push({ target: `non-stream req/s at c=${c} ≥ 0.6× bare`, measured: `${f(l.rps / b.rps)}×`, limit: "≥ 0.6×", pass: l.rps / b.rps >= 0.6 });
+  }
+  const b16 = at("bare", 16);
+  const l16 = at("lmrelay", 16);
+  if (b16?.cpuUsPerReq !== undefined && l16?.cpuUsPerReq !== undefined) {
+    const added = l16.cpuUsPerReq - b16.cpuUsPerReq;
+    out.push({ target: "lmrelay CPU per request above the bare proxy's (c=16)", measured: `${f(added, 0)} µs`, limit: "≤ 60 µs", pass: added <= 60 });
   }
   const b1 = at("bare", 1);
   const l1 = at("lmrelay", 1);
   if (b1 && l1) out.push({ target: "added p50 latency at c=1", measured: `${f(l1.p50Ms - b1.p50Ms, 3)} ms`, limit: "≤ 0.15 ms", pass: l1.p50Ms - b1.p50Ms <= 0.15 });
   const b64 = at("bare", 64);
   const l64 = at("lmrelay", 64);
-  if (b64 && l64) out.push({ target: "p99 at c=64 vs bare", measured: `${f(l64.p99Ms / b64.p99Ms)}×`, limit: "≤ 1.5×", pass: l64.p99Ms / b64.p99Ms <= 1.5 });
+  if (b64 && l64) out.push({ target: "p99 at c=64 vs bare", measured: `${f(l64.p99Ms / b64.p99Ms)}×`, limit: "≤ 2×", pass: l64.p99Ms / b64.p99Ms <= 2 });
+  // A pause of the event loop (an audit flush on the request thread was one) delays the probe by
+  // its whole length; the bare proxy under the same load gives the floor.
+  if (b64?.lagMaxMs !== undefined && l64?.lagMaxMs !== undefined)
+    out.push({
+      target: "event-loop pause under load (c=64, /healthz max) above the bare proxy's",
+      measured: `${f(l64.lagMaxMs - b64.lagMaxMs)} ms (p99 ${f(l64.lagP99Ms)} vs ${f(b64.lagP99Ms)} ms)`,
+      limit: "≤ 2 ms",
+      pass: l64.lagMaxMs - b64.lagMaxMs <= 2,
+    });
   const row = (name: string, t: Target) => m.streams.find((r) => r.case === name && r.target === t);
   const sb = row("openai→openai", "bare");
   const sl = row("openai→openai", "lmrelay");
-  if (sb && sl) out.push({ target: "added stream TTFB p50 (OpenAI, c=16)", measured: `${f(sl.ttfbP50Ms - sb.ttfbP50Ms, 3)} ms`, limit: "≤ 0.5 ms", pass: sl.ttfbP50Ms - sb.ttfbP50Ms <= 0.5 });
+  if (sb && sl) out.push({ target: "added stream TTFB p50 (OpenAI, c=16)", measured: `${f(sl.ttfbP50Ms - sb.ttfbP50Ms, 3)} ms`, limit: "≤ 1.5 ms", pass: sl.ttfbP50Ms - sb.ttfbP50Ms <= 1.5 });
   // Scheduling noise on a shared machine makes any relay merge a few chunks that reached it
   // together; a relay that buffers merges most. So lmrelay is held to the bare proxy's share.
   const paced = m.streams.filter((r) => r.target === "lmrelay" && !r.case.includes("burst"));
@@ -225,19 +244,21 @@ export function verdicts(m: VerdictInput): Verdict[] {
       pass: paced.every((r) => r.errors === 0 && r.ownWriteShare >= (row(r.reference, "bare")?.ownWriteShare ?? 1) - 0.02),
     });
   }
-  for (const name of ["anthropic→openai", "anthropic→openai burst"]) {
+  for (const [name, limit] of [["anthropic→openai", 1.2], ["anthropic→openai burst", 1.5]] as const) {
     const t = row(name, "lmrelay");
     const ref = t && row(t.reference, "bare");
     if (t && ref)
-      out.push({ target: `translated stream total (${name}) vs bare`, measured: `${f(t.totalP50Ms / ref.totalP50Ms)}×`, limit: "≤ 1.2×", pass: t.totalP50Ms / ref.totalP50Ms <= 1.2 });
+      out.push({ target: `translated stream total (${name}) vs bare`, measured: `${f(t.totalP50Ms / ref.totalP50Ms)}×`, limit: `≤ ${limit}×`, pass: t.totalP50Ms / ref.totalP50Ms <= limit });
   }
   for (const r of m.openStreams.filter((x) => x.target === "lmrelay")) {
     const errors = r.streams - r.ok;
+    const many = r.streams >= 10_000;
+    const mb = many ? 350 : 300;
     out.push({
-      target: `${r.streams} open streams: no errors, RSS ≤ 300 MB`,
-      measured: `${errors} errors, ${f(r.rssMb, 0)} MB`,
-      limit: "0, ≤ 300 MB",
-      pass: errors === 0 && r.rssMb <= 300,
+      target: `${r.streams} open streams: no errors, RSS ≤ ${mb} MB${many ? ", chunk delay p99 ≤ 100 ms" : ""}`,
+      measured: `${errors} errors, ${f(r.rssMb, 0)} MB${many ? `, chunk delay p99 ${f(r.forwardMs.p99, 0)} ms` : ""}`,
+      limit: `0, ≤ ${mb} MB${many ? ", ≤ 100 ms" : ""}`,
+      pass: errors === 0 && r.rssMb <= mb && (!many || r.forwardMs.p99 <= 100),
     });
   }
   out.push({ target: "idle RSS", measured: `${f(m.idleRssMb, 1)} MB`, limit: "≤ 60 MB", pass: m.idleRssMb <= 60 });

@@ -21,9 +21,33 @@ export interface LoadRun {
   cpuUsPerReq?: number;
   /** Share of one core the process under test used during the run. */
   cpuLoad?: number;
+  /** `GET /healthz` latency through the same server while the load ran (its event-loop lag: a
+   *  pause in the server shows up whole here), ms. */
+  lagP99Ms?: number;
+  lagMaxMs?: number;
 }
 
-export async function runWrk(opts: { url: string; bodyFile: string; key?: string; connections: number; seconds: number; pid?: number }): Promise<LoadRun> {
+/** Probes `url` one request at a time, every PROBE_MS, until `stop` resolves; latencies in ms. */
+const PROBE_MS = 5;
+async function probe(url: string, stop: Promise<unknown>): Promise<number[]> {
+  let done = false;
+  void stop.then(() => (done = true));
+  const out: number[] = [];
+  while (!done) {
+    const t0 = performance.now();
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await res.arrayBuffer();
+      out.push(performance.now() - t0);
+    } catch {
+      out.push(5_000);
+    }
+    await Bun.sleep(PROBE_MS);
+  }
+  return out;
+}
+
+export async function runWrk(opts: { url: string; bodyFile: string; key?: string; connections: number; seconds: number; pid?: number; probeUrl?: string }): Promise<LoadRun> {
   const cmd = pinned(CORE_LOAD, [
     "wrk",
     "-t1",
@@ -40,7 +64,10 @@ export async function runWrk(opts: { url: string; bodyFile: string; key?: string
   const proc = Bun.spawn(cmd, { env: { ...process.env, BENCH_BODY: opts.bodyFile, BENCH_KEY: opts.key ?? "" }, stdout: "pipe", stderr: "pipe" });
   // wrk stops itself after -d; the kill is only a bound should it hang.
   const guard = setTimeout(() => proc.kill("SIGKILL"), (opts.seconds + 15) * 1000);
+  // The probe starts once wrk has its connections up, and stops with it.
+  const probes = opts.probeUrl ? Bun.sleep(200).then(() => probe(opts.probeUrl!, proc.exited)) : undefined;
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const lags = (await probes)?.sort((a, b) => a - b);
   clearTimeout(guard);
   const wallUs = (performance.now() - t0) * 1000;
   const line = out.split("\n").find((l) => l.startsWith("BENCH_JSON "));
@@ -53,6 +80,10 @@ export async function runWrk(opts: { url: string; bodyFile: string; key?: string
     p99Ms: r.latencyUs.p99 / 1000,
     errors,
   };
+  if (lags?.length) {
+    run.lagP99Ms = lags[Math.min(lags.length - 1, Math.floor(lags.length * 0.99))]!;
+    run.lagMaxMs = lags[lags.length - 1]!;
+  }
   if (opts.pid) {
     const used = cpuUs(opts.pid) - cpu0;
     run.cpuUsPerReq = r.requests ? used / r.requests : 0;
