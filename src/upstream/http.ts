@@ -47,7 +47,7 @@ export type ErrorClassifier = (
 
 export interface SendOptions {
   method?: "GET" | "POST";
-  headers?: Record<string, string>;
+  headers?: Readonly<Record<string, string>>;
   /** Already-serialised request body. */
   body?: string;
   classify?: ErrorClassifier;

@@ -1,5 +1,6 @@
 import type { ResolvedKey, ResolvedProvider } from "../../config/resolve";
 import type { ChatRequest, EmbedRequest, EmbedResponse, StreamEvent } from "../../core/types";
+import { jsonPostHeaders } from "../headers";
 import { bodyChunks, endpointOf, postJson, readJson, sendUpstream, type UpstreamEndpoint, upstreamError } from "../http";
 import { type OpenAIQuirks, presetFor } from "../presets";
 import type { ChatReply, Target, UpstreamAdapter, UpstreamCall } from "../types";
@@ -34,9 +35,8 @@ export function createOpenAIWireAdapter(type: string, routes: OpenAIWireRoutes):
       const adjusted = fitOpenAIBody(body, openaiRulesFor(provider, call.target.model), req.reasoning);
       // OpenAI has no top_k (servers that read one set the `topK` quirk and keep it).
       if (req.topK !== undefined && body.top_k === undefined) adjusted.unshift("top_k dropped (not an OpenAI parameter)");
-      const headers = headersFor(provider, key);
-      if (req.stream) headers.accept ??= "text/event-stream";
-      const res = await postJson(ep, url, headers, body);
+      const headers = jsonPostHeaders(provider, key, req.stream ? "text/event-stream" : "application/json", routes.auth, type);
+      const res = await sendUpstream(ep, url, { method: "POST", headers, body: JSON.stringify(body) });
       const ctx = { ep, toolIds };
       // A server may ignore `stream: true` and answer in one JSON piece: decode what came.
       if (req.stream && !isJson(res)) return withAdjusted({ events: decodeChatStream(bodyChunks(ep, res), ctx), headers: res.headers }, adjusted);

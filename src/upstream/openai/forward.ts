@@ -1,5 +1,6 @@
-import type { ResolvedProvider } from "../../config/resolve";
+import type { ResolvedKey, ResolvedProvider } from "../../config/resolve";
 import type { ChatRequest, StreamEvent } from "../../core/types";
+import { jsonPostHeaders } from "../headers";
 import { DEFAULT_MAX_UPSTREAM_BODY_BYTES, endpointOf, failureFromThrown, readBoundedText, sendUpstream, type UpstreamEndpoint, upstreamError } from "../http";
 import type { OpenAIQuirks } from "../presets";
 import type { ChatReply, UpstreamCall } from "../types";
@@ -183,14 +184,15 @@ function valueEndAt(text: string, i: number): number {
   return -1;
 }
 
+/** The key as the forwarded request carries it (the OpenAI wire's own). */
+const bearer = (key: ResolvedKey | undefined): Record<string, string> => (key ? { authorization: `Bearer ${key.secret}` } : {});
+
 /** Sends the forwarded body; the reply's events are `raw` (the client's bytes) plus the canonical
  *  events decoded from them, which only lmrelay's bookkeeping reads. */
 async function sendForward(req: ChatRequest, call: UpstreamCall, body: { text: string; injectedUsage: boolean }): Promise<ChatReply> {
   const ep = endpointOf(call);
   const { provider, key } = call.target;
-  const headers: Record<string, string> = { "content-type": "application/json", accept: req.stream ? "text/event-stream" : "application/json" };
-  if (key) headers.authorization = `Bearer ${key.secret}`;
-  Object.assign(headers, provider.headers);
+  const headers = jsonPostHeaders(provider, key, req.stream ? "text/event-stream" : "application/json", bearer, "forward");
   const res = await sendUpstream(ep, `${provider.baseUrl}/chat/completions`, { method: "POST", headers, body: body.text });
   const isJson = (res.headers.get("content-type") ?? "").includes("application/json");
   if (req.stream && !isJson) return { events: rawStream(ep, res, body.injectedUsage && !req.includeUsage), headers: res.headers, raw: true };
