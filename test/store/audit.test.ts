@@ -45,54 +45,54 @@ const MODES = [
 ] as const;
 
 for (const { mode, open } of MODES)
-describe(`AuditWriter (${mode})`, () => {
-  test("writes every row in batches and rolls spend up per day, client, provider and model", () => {
-    const db = open();
-    const w = new AuditWriter(db, { batchSize: 7, flushIntervalMs: 60_000 });
-    for (let i = 0; i < 20; i++) w.push(row({ requestId: `r${i}`, ts: T0 + (i % 2) * DAY, status: i === 3 ? 502 : 200 }));
-    w.close();
-    expect(w.written).toBe(20);
-    expect(db.$client.query("select count(*) as n from requests").get()).toEqual({ n: 20 });
-    const days = db.$client.query("select day, requests, errors, input_tokens, output_tokens, cost_usd from spend_daily order by day").all();
-    expect(days).toEqual([
-      { day: "2025-11-01", requests: 10, errors: 0, input_tokens: 100, output_tokens: 50, cost_usd: 5 },
-      { day: "2025-11-02", requests: 10, errors: 1, input_tokens: 100, output_tokens: 50, cost_usd: 5 },
-    ]);
-    expect(clientSpend(db, "app", { from: "2025-11-02" })).toBe(5);
-    expect(clientSpend(db, "app", {})).toBe(10);
-    expect(clientSpend(db, "other", {})).toBe(0);
-    db.$client.close();
-  });
+  describe(`AuditWriter (${mode})`, () => {
+    test("writes every row in batches and rolls spend up per day, client, provider and model", () => {
+      const db = open();
+      const w = new AuditWriter(db, { batchSize: 7, flushIntervalMs: 60_000 });
+      for (let i = 0; i < 20; i++) w.push(row({ requestId: `r${i}`, ts: T0 + (i % 2) * DAY, status: i === 3 ? 502 : 200 }));
+      w.close();
+      expect(w.written).toBe(20);
+      expect(db.$client.query("select count(*) as n from requests").get()).toEqual({ n: 20 });
+      const days = db.$client.query("select day, requests, errors, input_tokens, output_tokens, cost_usd from spend_daily order by day").all();
+      expect(days).toEqual([
+        { day: "2025-11-01", requests: 10, errors: 0, input_tokens: 100, output_tokens: 50, cost_usd: 5 },
+        { day: "2025-11-02", requests: 10, errors: 1, input_tokens: 100, output_tokens: 50, cost_usd: 5 },
+      ]);
+      expect(clientSpend(db, "app", { from: "2025-11-02" })).toBe(5);
+      expect(clientSpend(db, "app", {})).toBe(10);
+      expect(clientSpend(db, "other", {})).toBe(0);
+      db.$client.close();
+    });
 
-  test("when storage fails rows wait and are retried; a full queue drops the oldest and says so", () => {
-    const db = open();
-    const errors: unknown[] = [];
-    const drops: number[] = [];
-    const w = new AuditWriter(db, { batchSize: 2, maxQueue: 3, flushIntervalMs: 60_000, onError: (e) => errors.push(e), onDrop: (n) => drops.push(n) });
-    db.$client.exec("alter table requests rename to requests_away");
-    for (let i = 0; i < 5; i++) w.push(row({ requestId: `r${i}` }));
-    w.flush();
-    expect(errors.length).toBe(1); // reported once while failing, not once per try
-    expect(w.dropped).toBe(2);
-    expect(drops).toEqual([1, 2]);
-    expect(w.depth).toBe(3);
-    db.$client.exec("alter table requests_away rename to requests");
-    w.close();
-    expect(listRequests(db, { limit: 10 }).map((r) => r.requestId).sort()).toEqual(["r2", "r3", "r4"]);
-    db.$client.close();
-  });
+    test("when storage fails rows wait and are retried; a full queue drops the oldest and says so", () => {
+      const db = open();
+      const errors: unknown[] = [];
+      const drops: number[] = [];
+      const w = new AuditWriter(db, { batchSize: 2, maxQueue: 3, flushIntervalMs: 60_000, onError: (e) => errors.push(e), onDrop: (n) => drops.push(n) });
+      db.$client.exec("alter table requests rename to requests_away");
+      for (let i = 0; i < 5; i++) w.push(row({ requestId: `r${i}` }));
+      w.flush();
+      expect(errors.length).toBe(1); // reported once while failing, not once per try
+      expect(w.dropped).toBe(2);
+      expect(drops).toEqual([1, 2]);
+      expect(w.depth).toBe(3);
+      db.$client.exec("alter table requests_away rename to requests");
+      w.close();
+      expect(listRequests(db, { limit: 10 }).map((r) => r.requestId).sort()).toEqual(["r2", "r3", "r4"]);
+      db.$client.close();
+    });
 
-  test("captured bodies are written beside the rows", () => {
-    const db = open();
-    const w = new AuditWriter(db, { flushIntervalMs: 60_000 });
-    w.pushBody({ ts: T0, requestId: "b1", request: '{"a":1}', response: '{"b":2}', truncated: false });
-    w.close();
-    expect(db.$client.query("select request_id, request, response, truncated from request_bodies").all()).toEqual([
-      { request_id: "b1", request: '{"a":1}', response: '{"b":2}', truncated: 0 },
-    ]);
-    db.$client.close();
+    test("captured bodies are written beside the rows", () => {
+      const db = open();
+      const w = new AuditWriter(db, { flushIntervalMs: 60_000 });
+      w.pushBody({ ts: T0, requestId: "b1", request: '{"a":1}', response: '{"b":2}', truncated: false });
+      w.close();
+      expect(db.$client.query("select request_id, request, response, truncated from request_bodies").all()).toEqual([
+        { request_id: "b1", request: '{"a":1}', response: '{"b":2}', truncated: 0 },
+      ]);
+      db.$client.close();
+    });
   });
-});
 
 describe("AuditWriter on its writer thread", () => {
   const count = (db: Db) => (db.$client.query("select count(*) as n from requests").get() as { n: number }).n;
