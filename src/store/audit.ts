@@ -234,7 +234,8 @@ export class AuditWriter {
   /** Writes everything queued (waiting for the writer thread); on failure keeps it for the next try. */
   flush(): void {
     if (this.inline) return this.inline.flush();
-    if (this.pendingRows + this.pendingBodies.length === 0 && !this.port) return;
+    // After close() the thread is gone: nothing to wait for.
+    if (this.closed || (this.pendingRows + this.pendingBodies.length === 0 && !this.port)) return;
     this.roundTrip("flush");
     if (this.inline) (this.inline as AuditQueue).flush();
   }
@@ -242,6 +243,7 @@ export class AuditWriter {
   /** One chunk of retention (retention.ts): deleted on the writer thread, like every write. */
   purge(days: number, now: number, chunk?: number): Promise<{ rows: number; more: boolean }> {
     if (this.inline || !this.port) return Promise.resolve(purgeAudit(this.db, days, now, chunk));
+    if (this.closed) return Promise.reject(new Error("the audit writer is closed"));
     const id = ++this.purgeId;
     return new Promise((resolve, reject) => {
       this.purges.set(id, { resolve, reject });

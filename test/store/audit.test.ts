@@ -113,7 +113,7 @@ describe("AuditWriter on its writer thread", () => {
     db.$client.close();
   });
 
-  test("a full batch is posted at once, and close() writes what is left and stops the thread", () => {
+  test("a full batch is posted at once, and close() writes what is left and stops the thread", async () => {
     const db = MODES[1].open();
     const w = new AuditWriter(db, { flushIntervalMs: 60_000 });
     for (let i = 0; i < 1000; i++) w.push(row({ requestId: `b${i}` }));
@@ -121,6 +121,10 @@ describe("AuditWriter on its writer thread", () => {
     expect(count(db)).toBe(1000);
     expect(w.written).toBe(1000);
     expect(w.depth).toBe(0);
+    // The thread is gone: a late flush (a second signal, a test) returns at once instead of waiting.
+    w.flush();
+    w.close();
+    await expect(w.purge(30, Date.now())).rejects.toThrow("closed");
     db.$client.close();
   });
 
