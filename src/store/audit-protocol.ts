@@ -7,6 +7,10 @@ import type { BodyRow } from "./schema";
 //   → { t: "flush" | "close", seq }                                    → { t: "drop", from, to }
 //   → { t: "purge", id, days, now, chunk? }                                 → { t: "purged", id, rows, more } | { t: "purged", id, error }
 
+/** How long the writer thread's connection waits for another's lock: its wait blocks no request,
+ *  but a shutdown flush waits for the thread. */
+export const WRITER_BUSY_TIMEOUT_MS = 250;
+
 export const COUNTER = { written: 0, dropped: 1, droppedBodies: 2, queued: 3, received: 4 } as const;
 export const SYNC_DONE = 0;
 export const SYNC_STATE = 1;

@@ -1,18 +1,25 @@
 import type { Database } from "bun:sqlite";
-import { sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/bun-sqlite";
-import { dayKey } from "./spend";
-import { type BodyRow, type RequestRow, requestBodies, requests, spendDaily } from "./schema";
+import { dayKey } from "./day";
+import type { BodyRow, RequestRow } from "./schema";
 
 // An audit row travels as a flat tuple of column values (COLUMNS order): the request thread builds
 // it with a few array pushes, a batch of them crosses to the writer thread as one structured-clone-
 // cheap array of primitives, and SQLite binds it positionally. The sink is the one place that
 // knows where rows go (`writeBatch`): SQLite here; another store can stand behind the same call.
+// Plain SQL with the schema's table and column names (a test holds them to schema.ts): this runs on
+// the audit writer thread, which does not load the query builder.
 
 export const COLUMNS = [
   "ts", "requestId", "protocol", "endpoint", "client", "requestedModel", "provider", "model", "keyName", "status", "stream",
   "latencyMs", "ttftMs", "inputTokens", "outputTokens", "cachedTokens", "cacheWriteTokens", "usageEstimated", "costUsd",
   "unpriced", "error", "attempts", "adjusted", "node", "cacheHit",
+] as const;
+
+/** The SQL column of each of COLUMNS, in the same order. */
+export const COLUMN_NAMES = [
+  "ts", "request_id", "protocol", "endpoint", "client", "requested_model", "provider", "model", "key_name", "status", "stream",
+  "latency_ms", "ttft_ms", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "usage_estimated", "cost_usd",
+  "unpriced", "error", "attempts", "adjusted", "node", "cache_hit",
 ] as const;
 
 export type RowValue = string | number | null;
@@ -68,8 +75,6 @@ export interface AuditSink {
 /** Rows per multi-row INSERT (25 columns each: well under SQLite's 32766 variables). */
 const ROWS_PER_INSERT = 32;
 
-const p = (name: string) => sql.placeholder(name);
-
 /** Writes batches into the SQLite audit tables: the rows, their daily spend rollup and captured
  *  bodies in one transaction, so the rollup never disagrees with the rows. */
 export class SqliteAuditSink implements AuditSink {
@@ -84,43 +89,23 @@ export class SqliteAuditSink implements AuditSink {
   }
 }
 
+const ROLLUP = `INSERT INTO "spend_daily" ("day", "client", "provider", "model", "requests", "errors", "input_tokens", "output_tokens", "cost_usd")
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT ("day", "client", "provider", "model") DO UPDATE SET
+    "requests" = "requests" + excluded."requests", "errors" = "errors" + excluded."errors",
+    "input_tokens" = "input_tokens" + excluded."input_tokens", "output_tokens" = "output_tokens" + excluded."output_tokens",
+    "cost_usd" = "cost_usd" + excluded."cost_usd"`;
+const INSERT_BODY = `INSERT INTO "request_bodies" ("ts", "request_id", "request", "response", "truncated") VALUES (?, ?, ?, ?, ?)`;
+
 function prepareWrite(client: Database): (rows: readonly RowValues[], bodies: readonly BodyRow[]) => void {
-  const db = drizzle({ client });
-  // A raw prepared statement with positional values costs half of drizzle's per-row placeholder
-  // mapping; column names come from the schema, so they stay in step. Several rows per statement:
-  // each run() crossing into SQLite costs about as much as a row.
-  const names = COLUMNS.map((c) => `"${requests[c].name}"`).join(", ");
+  // Positional values: a raw prepared statement costs half of a query builder's per-row placeholder
+  // mapping. Several rows per statement: each run() crossing into SQLite costs about as much as a row.
+  const names = COLUMN_NAMES.map((c) => `"${c}"`).join(", ");
   const tuple = `(${COLUMNS.map(() => "?").join(", ")})`;
   const insert = client.prepare(`INSERT INTO "requests" (${names}) VALUES ${tuple}`);
   const insertMany = client.prepare(`INSERT INTO "requests" (${names}) VALUES ${Array(ROWS_PER_INSERT).fill(tuple).join(", ")}`);
-  const rollup = db
-    .insert(spendDaily)
-    .values({
-      day: p("day"),
-      client: p("client"),
-      provider: p("provider"),
-      model: p("model"),
-      requests: p("requests"),
-      errors: p("errors"),
-      inputTokens: p("inputTokens"),
-      outputTokens: p("outputTokens"),
-      costUsd: p("costUsd"),
-    } as never)
-    .onConflictDoUpdate({
-      target: [spendDaily.day, spendDaily.client, spendDaily.provider, spendDaily.model],
-      set: {
-        requests: sql`${spendDaily.requests} + excluded.requests`,
-        errors: sql`${spendDaily.errors} + excluded.errors`,
-        inputTokens: sql`${spendDaily.inputTokens} + excluded.input_tokens`,
-        outputTokens: sql`${spendDaily.outputTokens} + excluded.output_tokens`,
-        costUsd: sql`${spendDaily.costUsd} + excluded.cost_usd`,
-      },
-    })
-    .prepare();
-  const insertBody = db
-    .insert(requestBodies)
-    .values({ ts: p("ts"), requestId: p("requestId"), request: p("request"), response: p("response"), truncated: p("truncated") } as never)
-    .prepare();
+  const rollup = client.prepare(ROLLUP);
+  const insertBody = client.prepare(INSERT_BODY);
   return client.transaction((rows: readonly RowValues[], bodies: readonly BodyRow[]) => {
     let i = 0;
     for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
@@ -129,13 +114,25 @@ function prepareWrite(client: Database): (rows: readonly RowValues[], bodies: re
       insertMany.run(...values);
     }
     for (; i < rows.length; i++) insert.run(...rows[i]!);
-    for (const group of rollupOf(rows)) rollup.run(group);
-    for (const b of bodies) insertBody.run({ ts: b.ts, requestId: b.requestId, request: b.request ?? null, response: b.response ?? null, truncated: b.truncated ? 1 : 0 });
+    for (const g of rollupOf(rows)) rollup.run(g.day, g.client, g.provider, g.model, g.requests, g.errors, g.inputTokens, g.outputTokens, g.costUsd);
+    for (const b of bodies) insertBody.run(b.ts, b.requestId, b.request ?? null, b.response ?? null, b.truncated ? 1 : 0);
   });
 }
 
-function rollupOf(rows: readonly RowValues[]): Record<string, unknown>[] {
-  const groups = new Map<string, Record<string, number | string>>();
+interface RollupGroup {
+  day: string;
+  client: string;
+  provider: string;
+  model: string;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+function rollupOf(rows: readonly RowValues[]): Iterable<RollupGroup> {
+  const groups = new Map<string, RollupGroup>();
   for (const row of rows) {
     const day = dayKey(row[TS] as number);
     const client = (row[CLIENT] as string | null) ?? "";
@@ -147,11 +144,11 @@ function rollupOf(rows: readonly RowValues[]): Record<string, unknown>[] {
       g = { day, client, provider, model, requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
       groups.set(key, g);
     }
-    (g.requests as number)++;
-    if ((row[STATUS] as number) >= 400) (g.errors as number)++;
-    (g.inputTokens as number) += row[INPUT] as number;
-    (g.outputTokens as number) += row[OUTPUT] as number;
-    (g.costUsd as number) += row[COST] as number;
+    g.requests++;
+    if ((row[STATUS] as number) >= 400) g.errors++;
+    g.inputTokens += row[INPUT] as number;
+    g.outputTokens += row[OUTPUT] as number;
+    g.costUsd += row[COST] as number;
   }
-  return [...groups.values()];
+  return groups.values();
 }

@@ -1,11 +1,8 @@
 import { Database } from "bun:sqlite";
-import { drizzle } from "drizzle-orm/bun-sqlite";
 import { AuditQueue } from "./audit-queue";
-import { COUNTER, type FromWriter, STATE_FAILED, STATE_READY, SYNC_DONE, SYNC_STATE, type ToWriter, type WriterInit } from "./audit-protocol";
+import { COUNTER, type FromWriter, STATE_FAILED, STATE_READY, SYNC_DONE, SYNC_STATE, type ToWriter, WRITER_BUSY_TIMEOUT_MS, type WriterInit } from "./audit-protocol";
 import { type RowValues, SqliteAuditSink } from "./audit-rows";
-import { WRITER_BUSY_TIMEOUT_MS } from "./db";
 import { purgeAudit } from "./retention";
-import * as schema from "./schema";
 
 // The audit writer thread (a Bun Worker with its own SQLite connection): the request thread only
 // appends rows to a text batch and posts it now and then; here they are queued, written in
@@ -20,7 +17,6 @@ function start(init: WriterInit): void {
   const send = (m: FromWriter) => port.postMessage(m);
   let client: Database;
   let queue: AuditQueue;
-  let db: ReturnType<typeof drizzle<typeof schema>>;
   let dropFrom = 0;
   let dropTo = 0;
   try {
@@ -30,7 +26,8 @@ function start(init: WriterInit): void {
     // thread's connection does — but not long: a shutdown flush waits for this thread.
     client.exec(`PRAGMA busy_timeout = ${WRITER_BUSY_TIMEOUT_MS}`);
     client.exec("PRAGMA synchronous = NORMAL");
-    db = drizzle({ client, schema });
+    // It appends and deletes by index: a small page cache will do (SQLite's default is 2 MB).
+    client.exec("PRAGMA cache_size = -512");
     queue = new AuditQueue(new SqliteAuditSink(client), {
       ...init.options,
       onError: (err) => send({ t: "error", message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code }),
@@ -70,7 +67,7 @@ function start(init: WriterInit): void {
       report();
     } else if (m.t === "purge") {
       try {
-        send({ t: "purged", id: m.id, ...purgeAudit(db, m.days, m.now, m.chunk) });
+        send({ t: "purged", id: m.id, ...purgeAudit(client, m.days, m.now, m.chunk) });
       } catch (err) {
         send({ t: "purged", id: m.id, error: (err as Error).message });
       }

@@ -157,8 +157,8 @@ export class AuditWriter {
     this.port = channel.port1;
     this.port.onmessage = (e) => this.onReport(e.data as FromWriter);
     (this.port as unknown as { unref?: () => void }).unref?.();
-    const worker = new Worker(writerModule());
-    worker.unref();
+    // A small heap: the thread holds a queue of rows and a few prepared statements, nothing more.
+    const worker = new Worker(writerModule(), { smol: true, ref: false, name: "lmrelay audit writer" });
     worker.addEventListener("error", (e) => this.writerFailed((e as ErrorEvent).message || "it stopped"));
     const { onError, onDrop, ...options } = this.opts;
     const init: WriterInit = { file: this.db.$client.filename, options, port: channel.port2, counters, sync };

@@ -9,8 +9,7 @@ export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
 /** Longest a statement waits for another connection's lock once the database is open. */
 export const BUSY_TIMEOUT_MS = 25;
-/** The same for the audit writer thread's connection: its wait blocks no request. */
-export const WRITER_BUSY_TIMEOUT_MS = 250;
+export { WRITER_BUSY_TIMEOUT_MS } from "./audit-protocol";
 
 /** Opens (creating if needed) the SQLite file in WAL mode and applies the embedded migrations.
  *  The migrations folder sits beside this module: `bun build --asset` embeds it at the same path. */

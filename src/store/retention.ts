@@ -1,27 +1,28 @@
-import { inArray, lt } from "drizzle-orm";
+import type { Database } from "bun:sqlite";
 import type { Logger } from "../log/logger";
 import type { Db } from "./db";
-import { requestBodies, requests } from "./schema";
 
 // `audit.retainDays`: audit rows and captured bodies older than that are deleted in the background
 // (at start, then hourly), a few thousand rows per transaction so writers are never blocked long.
 // The daily spend rollup is kept: budgets with `per: "total"` and long-range stats need it.
+// Plain SQL (tables and columns as in schema.ts): it runs on the audit writer thread, which does
+// not load the query builder.
 
 const DAY_MS = 86_400_000;
 const CHUNK = 5_000;
+const TABLES = ["requests", "request_bodies"] as const;
 
 /** Deletes up to `chunk` rows of each table older than `retainDays`: how many audit rows went, and
  *  whether more of that age are left in either table. */
-export function purgeAudit(db: Db, retainDays: number, now = Date.now(), chunk = CHUNK): { rows: number; more: boolean } {
+export function purgeAudit(db: Db | Database, retainDays: number, now = Date.now(), chunk = CHUNK): { rows: number; more: boolean } {
+  const client = "$client" in db ? db.$client : db;
   const cutoff = now - retainDays * DAY_MS;
   let rows = 0;
   let more = false;
-  for (const table of [requests, requestBodies] as const) {
-    const ids = db.select({ id: table.id }).from(table).where(lt(table.ts, cutoff)).limit(chunk).all().map((r) => r.id);
-    if (ids.length === 0) continue;
-    db.delete(table).where(inArray(table.id, ids)).run();
-    if (table === requests) rows = ids.length;
-    if (ids.length === chunk) more = true;
+  for (const table of TABLES) {
+    const { changes } = client.query(`DELETE FROM "${table}" WHERE "id" IN (SELECT "id" FROM "${table}" WHERE "ts" < ? LIMIT ?)`).run(cutoff, chunk);
+    if (table === "requests") rows = changes;
+    if (changes === chunk) more = true;
   }
   return { rows, more };
 }

@@ -5,19 +5,7 @@ import { spendDaily } from "./schema";
 // Reads of the daily spend rollup (written by the audit writer): a client's spend over a range of
 // UTC days for budgets, and spend per client, provider and model for the admin API and stats.
 
-const DAY_MS = 86_400_000;
-/** The last day formatted: every audit row asks, and nearly all fall on the same day. */
-let lastDay = Number.NaN;
-let lastKey = "";
-
-export function dayKey(ms: number): string {
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== lastDay) {
-    lastKey = new Date(ms).toISOString().slice(0, 10);
-    lastDay = day;
-  }
-  return lastKey;
-}
+export { dayKey } from "./day";
 
 export interface DayRange {
   /** First UTC day, YYYY-MM-DD (inclusive); absent = from the beginning. */

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { getTableColumns } from "drizzle-orm";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -7,7 +8,8 @@ import { type Db, openDatabase } from "../../src/store/db";
 import { listRequests, parseSince, requestStats } from "../../src/store/queries";
 import { createLogger } from "../../src/log/logger";
 import { AuditRetention, purgeAudit } from "../../src/store/retention";
-import type { RequestRow } from "../../src/store/schema";
+import { COLUMN_NAMES, COLUMNS } from "../../src/store/audit-rows";
+import { type RequestRow, requests } from "../../src/store/schema";
 import { clientSpend, dayKey, spendBy } from "../../src/store/spend";
 
 const DAY = 86_400_000;
@@ -93,6 +95,12 @@ for (const { mode, open } of MODES)
       db.$client.close();
     });
   });
+
+test("the writer's plain SQL names the schema's columns, in the order of its row tuples", () => {
+  expect([...COLUMN_NAMES] as string[]).toEqual(COLUMNS.map((c) => requests[c].name));
+  // Every column of the table but its id is written.
+  expect([...COLUMNS].sort() as string[]).toEqual(Object.keys(getTableColumns(requests)).filter((k) => k !== "id").sort());
+});
 
 describe("AuditWriter on its writer thread", () => {
   const count = (db: Db) => (db.$client.query("select count(*) as n from requests").get() as { n: number }).n;
