@@ -177,6 +177,11 @@ export interface LmrelayConfig {
     /** Delete audit rows and bodies older than this many days (default: keep them). */
     retainDays?: number;
   };
+  /** The Responses API store (`POST /v1/responses` with `store`, the default). */
+  responses?: {
+    /** Stored responses older than this many days are deleted (default 30). */
+    retentionDays?: number;
+  };
   providers: Record<string, ProviderConfig>;
   models?: Record<string, AliasConfig>;
   clients?: Record<string, ClientConfig>;

@@ -101,6 +101,7 @@ export interface ResolvedConfig {
   adminKeyVariable?: string;
   metricsAuth: boolean;
   audit: { bodies: boolean; redact: string[]; retainDays?: number };
+  responses: { retentionDays: number };
   /** Enabled providers only, in config order. */
   providers: Map<string, ResolvedProvider>;
   /** Providers switched off (`enabled: false`), with why, so `check`, `models` and a request's
@@ -296,6 +297,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
     adminKey: cfg.admin?.key,
     metricsAuth: cfg.metrics?.auth ?? false,
     audit: { bodies: cfg.audit?.bodies ?? false, redact: cfg.audit?.redact ?? [], retainDays: cfg.audit?.retainDays },
+    responses: { retentionDays: cfg.responses?.retentionDays ?? 30 },
     providers,
     disabled,
     aliases,

@@ -184,6 +184,7 @@ export const ConfigSchema = T.Object(
         { additionalProperties: false },
       ),
     ),
+    responses: T.Optional(T.Object({ retentionDays: T.Optional(T.Number({ exclusiveMinimum: 0 })) }, { additionalProperties: false })),
     providers: T.Record(T.String({ pattern: "^[A-Za-z0-9_.-]+$" }), ProviderSchema),
     models: T.Optional(T.Record(T.String({ minLength: 1 }), AliasSchema)),
     clients: T.Optional(T.Record(T.String({ minLength: 1 }), ClientSchema)),

@@ -2,7 +2,7 @@
 // Shaped after Anthropic Messages (the richest of the wire formats): system prompt apart from
 // the turns, tool results as parts of user turns, tool-call arguments as JSON text.
 
-export type Protocol = "openai" | "anthropic" | "ollama" | "gemini";
+export type Protocol = "openai" | "anthropic" | "ollama" | "responses" | "gemini";
 
 /** Passthrough field carrying an Anthropic client's `anthropic-beta` header to Anthropic upstreams. */
 export const ANTHROPIC_BETA_FIELD = "anthropic-beta";
@@ -41,6 +41,9 @@ export interface ThinkingPart {
   signature?: string;
   /** Anthropic `redacted_thinking` payload (text is empty then). */
   redacted?: string;
+  /** Provider id that produced it, when the client's history says so (a Responses reasoning item's
+   *  envelope): only that provider gets it back (core/reasoning.ts). */
+  origin?: string;
 }
 
 export interface ToolCallPart {
@@ -51,6 +54,8 @@ export interface ToolCallPart {
   arguments: string;
   /** Gemini thought signature to echo back. */
   signature?: string;
+  /** Provider id that produced `signature`, when known: no other provider gets the signature. */
+  signatureOrigin?: string;
 }
 
 export interface ToolResultPart {

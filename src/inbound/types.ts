@@ -2,6 +2,7 @@ import type { Elysia } from "elysia";
 import type { GatewayError } from "../core/errors";
 import type { Protocol } from "../core/types";
 import type { Gateway, RequestContext } from "../core/gateway";
+import type { ResponseStore } from "./responses/store";
 
 /** Runs one inbound request: builds its context (auth, idle-timeout off, request id), calls `work`,
  *  and turns any thrown error into this protocol's error response with `x-request-id`. */
@@ -18,6 +19,8 @@ export interface InboundDeps {
   handle: HandleRequest;
   /** Current body limit (follows config reloads). */
   maxBodyBytes(): number;
+  /** Where Responses API answers are kept (`store`, the default). */
+  responses?: ResponseStore;
 }
 
 /** A route Bun's own router calls directly (no framework hooks in between). */

@@ -1,5 +1,6 @@
 import { type GatewayError, lmrelayError, toGatewayError } from "../core/errors";
 import { SettledAnswer } from "../core/fold";
+import { withoutForeignReasoning } from "../core/reasoning";
 import type { ChatRequest, StreamEvent, Usage } from "../core/types";
 import { adapterFor } from "../upstream/registry";
 import type { Target, UpstreamCall } from "../upstream/types";
@@ -55,7 +56,9 @@ export async function openChat(req: ChatRequest, target: Target, signal: AbortSi
   const adapter = adapterFor(target.provider.type);
   if (!adapter) throw lmrelayError("internal", `no adapter for provider type ${target.provider.type}`);
   const call: UpstreamCall = { target, signal, reads: watch };
-  const reply = await (adapter.forward?.(req, call) ?? adapter.chat(req.model === target.model ? req : { ...req, model: target.model }, call));
+  // Reasoning the client handed back goes only to the provider that produced it.
+  const own = withoutForeignReasoning(req, target.provider.id);
+  const reply = await (adapter.forward?.(own, call) ?? adapter.chat(own.model === target.model ? own : { ...own, model: target.model }, call));
   const changes = adjusted ? [adjusted, ...(reply.adjusted ?? [])] : reply.adjusted;
   const it = reply.events[Symbol.asyncIterator]();
   const first: StreamEvent[] = [];

@@ -8,6 +8,7 @@ import { anthropicInbound } from "../inbound/anthropic";
 import { geminiInbound } from "../inbound/gemini";
 import { ollamaInbound } from "../inbound/ollama";
 import { openaiInbound } from "../inbound/openai";
+import { responsesInbound } from "../inbound/responses";
 import type { HandleRequest, InboundProtocol, NativeRoutes } from "../inbound/types";
 import type { Logger } from "../log/logger";
 import { registerAdminRoutes } from "./admin";
@@ -23,12 +24,14 @@ const INBOUND: Record<Protocol, InboundProtocol> = {
   anthropic: anthropicInbound,
   ollama: ollamaInbound,
   gemini: geminiInbound,
+  responses: responsesInbound,
 };
 
 /** Which protocol's error shape an unrouted request gets. */
 export function protocolForPath(path: string, headers: Headers): Protocol {
   if (path.startsWith("/api/") || path === "/api") return "ollama";
   if (path.startsWith("/v1beta/") || path.startsWith("/gemini/") || headers.has("x-goog-api-key") || headers.has("x-goog-api-client")) return "gemini";
+  if (path.startsWith("/v1/responses")) return "responses";
   if (path.startsWith("/anthropic/") || path.startsWith("/v1/messages") || headers.has("anthropic-version")) return "anthropic";
   return "openai";
 }
@@ -92,7 +95,7 @@ export function buildApp(runtime: Runtime, log: Logger): HttpApp {
     }
   };
 
-  const deps = { gateway: runtime.gateway, handle, maxBodyBytes: () => runtime.config.server.maxBodyBytes };
+  const deps = { gateway: runtime.gateway, handle, maxBodyBytes: () => runtime.config.server.maxBodyBytes, responses: runtime.responses };
   const native: NativeRoutes = {};
   for (const inbound of Object.values(INBOUND)) Object.assign(native, inbound.nativeRoutes(deps));
   // Elysia's methods register on the instance itself; statements keep `app` a plain Elysia type.

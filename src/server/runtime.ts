@@ -14,6 +14,7 @@ import type { PostgresStorage } from "../store/postgres/storage";
 import { AuditRetention } from "../store/retention";
 import { DatabaseFileWatch } from "../store/watch";
 import { clientSpend } from "../store/spend";
+import { SqliteResponseStore } from "../store/responses";
 import { buildApp } from "./app";
 import { Metrics, registerRuntimeGauges } from "./metrics";
 
@@ -53,6 +54,8 @@ export class Runtime {
   readonly node?: string;
   /** The shared audit database (`storage.postgres`), opened by start(); absent on a single node. */
   postgresStorage?: PostgresStorage;
+  /** Responses API answers kept for `previous_response_id`, `item_reference` and `GET /v1/responses/{id}`. */
+  readonly responses: SqliteResponseStore;
   inFlight = 0;
   private server: Bun.Server<unknown> | undefined;
 
@@ -106,6 +109,9 @@ export class Runtime {
     this.prober = new Prober(this.health, () => this.config, listProviderModels, log);
     this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node, shared: this.cluster?.limits });
     this.retention = new AuditRetention(this.audit, () => this.config.audit.retainDays, log);
+    this.responses = new SqliteResponseStore(this.db, () => this.config.responses.retentionDays, (err) =>
+      log.error("responses store write failed; kept in memory and retried", { error: (err as Error).message }),
+    );
     registerRuntimeGauges(this.metrics, this);
   }
 
@@ -166,6 +172,7 @@ export class Runtime {
     await this.prober.stop();
     this.healthStore.stop();
     this.retention.stop();
+    this.responses.close();
     this.audit.close();
     // Rows written at shutdown get a last chance to reach PostgreSQL; the rest wait in the spool.
     await this.postgresStorage?.stop(3000);

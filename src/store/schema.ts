@@ -112,3 +112,34 @@ export const health = sqliteTable(
 );
 
 export type HealthRow = typeof health.$inferSelect;
+
+/** Responses API answers kept for `previous_response_id`, `item_reference` and `GET /v1/responses/{id}`
+ *  (SPEC §2), per client ("" without configured clients), deleted after `responses.retentionDays`. */
+export const responses = sqliteTable(
+  "responses",
+  {
+    id: text("id").primaryKey(),
+    client: text("client").notNull().default(""),
+    /** ms since epoch when stored */
+    ts: integer("ts").notNull(),
+    previousId: text("previous_id"),
+    /** the response object, JSON */
+    response: text("response").notNull(),
+    /** the request's input items (references resolved), JSON array */
+    input: text("input").notNull(),
+  },
+  (t) => [index("responses_ts").on(t.ts)],
+);
+
+/** Every input and output item of the stored responses, by item id, for `item_reference`. */
+export const responseItems = sqliteTable(
+  "response_items",
+  {
+    client: text("client").notNull().default(""),
+    id: text("id").notNull(),
+    responseId: text("response_id").notNull(),
+    ts: integer("ts").notNull(),
+    item: text("item").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.client, t.id] }), index("response_items_response").on(t.responseId), index("response_items_ts").on(t.ts)],
+);

@@ -4,7 +4,7 @@ import { type Json, invalidParam, isObject, missingParam, unsupported, wrongType
 // OpenAI message content (a string or an array of typed parts) → canonical parts.
 
 /** `data:<mime>;base64,<payload>` → its parts, or undefined when `url` is not a base64 data URI. */
-function parseDataUri(url: string): { mediaType: string; data: string } | undefined {
+export function parseDataUri(url: string): { mediaType: string; data: string } | undefined {
   if (!url.startsWith("data:")) return undefined;
   const comma = url.indexOf(",", 5);
   if (comma === -1) return undefined;
@@ -13,7 +13,7 @@ function parseDataUri(url: string): { mediaType: string; data: string } | undefi
   return { mediaType: meta.slice(0, -7) || "application/octet-stream", data: url.slice(comma + 1) };
 }
 
-function imageSource(url: string, param: string): ImageSource {
+export function imageSource(url: string, param: string): ImageSource {
   const data = parseDataUri(url);
   if (data) return { kind: "base64", mediaType: data.mediaType, data: data.data };
   if (url.startsWith("https://") || url.startsWith("http://")) return { kind: "url", url };

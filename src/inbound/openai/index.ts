@@ -50,16 +50,6 @@ async function relayEmbeddings(request: Request, ctx: RequestContext, deps: Inbo
   return jsonResponse(encodeEmbeddings(outcome.response, format, outcome.model), 200, relayHeaders(ctx.requestId, outcome.headers));
 }
 
-/** The Responses API is where several clients go by default (the Vercel AI SDK's `openai(model)`,
- *  OpenAI's Agents SDK); lmrelay relays Chat Completions, so say which call to make instead. */
-function responsesApiRefused(): never {
-  throw lmrelayError(
-    "not_found",
-    "the OpenAI Responses API (/v1/responses) is not supported; send Chat Completions to /v1/chat/completions instead (Vercel AI SDK: openai.chat(model); LangChain ChatOpenAI: useResponsesApi: false)",
-    { code: "unknown_url" },
-  );
-}
-
 /** Anthropic's SDK lists models at the same path; its `anthropic-version` header tells the two apart. */
 function wantsAnthropic(request: Request): boolean {
   return request.headers.has("anthropic-version");
@@ -92,8 +82,6 @@ export const openaiInbound: InboundProtocol = {
   register(app: Elysia, deps: InboundDeps): void {
     const { handle } = deps;
     const noParse = { parse: "none" as const };
-    app.post("/v1/responses", ({ request, server }) => handle(request, server as Server, "openai", responsesApiRefused), noParse);
-    app.all("/v1/responses/*", ({ request, server }) => handle(request, server as Server, "openai", responsesApiRefused), noParse);
     // Google's clients list models at the same path (`@google/genai` defaults to /v1): they get Google's shape.
     app.get("/v1/models", ({ request, server }) =>
       isGoogleClient(request)

@@ -1,0 +1,98 @@
+import type { Usage } from "../../core/types";
+import type { Json } from "../openai/check";
+
+// The `response` object OpenAI returns (non-stream body, and inside response.created / .completed /
+// .failed events), echoing the request's settings the way the API does, and ids in OpenAI's form.
+
+export interface ResponseUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+export function responsesUsage(u: Usage): ResponseUsage {
+  return {
+    input_tokens: u.inputTokens,
+    input_tokens_details: { cached_tokens: u.cacheReadTokens ?? 0 },
+    output_tokens: u.outputTokens,
+    output_tokens_details: { reasoning_tokens: u.reasoningTokens ?? 0 },
+    total_tokens: u.inputTokens + u.outputTokens,
+  };
+}
+
+const HEX = "0123456789abcdef";
+
+/** `<prefix>_` and 48 random hex digits, the length of OpenAI's ids. */
+export function newItemId(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  let s = `${prefix}_`;
+  for (const b of bytes) s += HEX[b >> 4]! + HEX[b & 15]!;
+  return s;
+}
+
+/** Who and what a response is about: fixed before the answer starts. */
+export interface ResponseHead {
+  id: string;
+  /** Unix seconds. */
+  createdAt: number;
+  model: string;
+  /** The client's request body (settings are echoed from it). */
+  body: Json;
+}
+
+export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
+
+export interface ResponseTail {
+  status: ResponseStatus;
+  output: Json[];
+  usage?: Usage;
+  incompleteReason?: "max_output_tokens" | "content_filter";
+  error?: { code: string; message: string };
+  /** Unix seconds, once over. */
+  completedAt?: number;
+}
+
+function orNull(v: unknown): unknown {
+  return v === undefined ? null : v;
+}
+
+/** The whole `response` object. Key order follows OpenAI's answers. */
+export function responseObject(head: ResponseHead, tail: ResponseTail): Json {
+  const b = head.body;
+  const reasoning = (b.reasoning && typeof b.reasoning === "object" ? b.reasoning : {}) as Json;
+  const text = (b.text && typeof b.text === "object" ? b.text : {}) as Json;
+  return {
+    id: head.id,
+    object: "response",
+    created_at: head.createdAt,
+    status: tail.status,
+    background: false,
+    completed_at: tail.completedAt ?? null,
+    error: tail.error ?? null,
+    incomplete_details: tail.incompleteReason ? { reason: tail.incompleteReason } : null,
+    instructions: orNull(b.instructions),
+    max_output_tokens: orNull(b.max_output_tokens),
+    max_tool_calls: orNull(b.max_tool_calls),
+    model: head.model,
+    output: tail.output,
+    parallel_tool_calls: b.parallel_tool_calls ?? true,
+    previous_response_id: orNull(b.previous_response_id),
+    prompt_cache_key: orNull(b.prompt_cache_key),
+    reasoning: { effort: orNull(reasoning.effort), summary: orNull(reasoning.summary ?? reasoning.generate_summary) },
+    safety_identifier: orNull(b.safety_identifier),
+    service_tier: b.service_tier ?? "default",
+    store: b.store ?? true,
+    temperature: b.temperature ?? 1,
+    text: { format: text.format ?? { type: "text" }, verbosity: text.verbosity ?? "medium" },
+    tool_choice: b.tool_choice ?? "auto",
+    tools: Array.isArray(b.tools) ? b.tools : [],
+    top_logprobs: b.top_logprobs ?? 0,
+    top_p: b.top_p ?? 1,
+    truncation: b.truncation ?? "disabled",
+    usage: tail.usage ? responsesUsage(tail.usage) : null,
+    user: orNull(b.user),
+    metadata: b.metadata ?? {},
+  };
+}

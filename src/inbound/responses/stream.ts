@@ -1,0 +1,92 @@
+import type { GatewayError } from "../../core/errors";
+import type { StreamEvent } from "../../core/types";
+import type { StreamEncoder } from "../http";
+import type { Json } from "../openai/check";
+import { ResponseBuilder } from "./builder";
+import { type ResponseHead, responseObject, type ResponseTail } from "./encode";
+import { failedCode, failedMessage } from "./errors";
+import type { ToolNames } from "./tools";
+
+// Canonical events → the Responses SSE stream, byte-exact: `event: <type>\ndata: {json}\n\n`, the JSON
+// starting with `type` and a `sequence_number` rising by one from 0. Opens with response.created and
+// response.in_progress, ends with response.completed (or .incomplete), or response.failed on an
+// error after the stream began (then the body closes).
+
+export interface ResponsesStreamOptions {
+  head: ResponseHead;
+  names: ToolNames;
+  provider: string;
+  /** Called once with the finished response (completed or incomplete), to store it. */
+  onFinished?(response: Json): void;
+}
+
+export class ResponsesStreamEncoder implements StreamEncoder {
+  private seq = 0;
+  private out = "";
+  private started = false;
+  private readonly builder: ResponseBuilder;
+
+  constructor(private readonly opts: ResponsesStreamOptions) {
+    this.builder = new ResponseBuilder(opts.names, opts.provider, (type, fields) => {
+      this.out += `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.seq++},${fields}}\n\n`;
+    });
+  }
+
+  private frame(type: string, fields: string): void {
+    this.out += `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.seq++},${fields}}\n\n`;
+  }
+
+  private begin(): void {
+    if (this.started) return;
+    this.started = true;
+    const response = JSON.stringify(responseObject(this.opts.head, { status: "in_progress", output: [] }));
+    this.frame("response.created", `"response":${response}`);
+    this.frame("response.in_progress", `"response":${response}`);
+  }
+
+  private take(): string {
+    const s = this.out;
+    this.out = "";
+    return s;
+  }
+
+  encode(ev: StreamEvent): string {
+    this.begin();
+    this.builder.push(ev);
+    return this.take();
+  }
+
+  end(): string {
+    this.begin();
+    const b = this.builder;
+    b.close();
+    const incomplete = b.finish === "length" ? "max_output_tokens" : b.finish === "content_filter" ? "content_filter" : undefined;
+    const tail: ResponseTail = { status: incomplete ? "incomplete" : "completed", output: b.output, completedAt: Math.floor(Date.now() / 1000) };
+    if (b.usage) tail.usage = b.usage;
+    if (incomplete) tail.incompleteReason = incomplete;
+    const response = responseObject(this.opts.head, tail);
+    this.opts.onFinished?.(response);
+    this.frame(incomplete ? "response.incomplete" : "response.completed", `"response":${JSON.stringify(response)}`);
+    return this.take();
+  }
+
+  error(err: GatewayError): string {
+    this.begin();
+    const tail: ResponseTail = { status: "failed", output: this.builder.output.filter(Boolean), error: { code: failedCode(err), message: failedMessage(err) } };
+    if (this.builder.usage) tail.usage = this.builder.usage;
+    this.frame("response.failed", `"response":${JSON.stringify(responseObject(this.opts.head, tail))}`);
+    return this.take();
+  }
+}
+
+/** The non-stream answer: the same builder fed the whole answer, announcements ignored. */
+export function buildResponse(events: StreamEvent[], opts: Omit<ResponsesStreamOptions, "onFinished">): Json {
+  const b = new ResponseBuilder(opts.names, opts.provider, () => {});
+  for (const ev of events) b.push(ev);
+  b.close();
+  const incomplete = b.finish === "length" ? "max_output_tokens" : b.finish === "content_filter" ? "content_filter" : undefined;
+  const tail: ResponseTail = { status: incomplete ? "incomplete" : "completed", output: b.output, completedAt: Math.floor(Date.now() / 1000) };
+  if (b.usage) tail.usage = b.usage;
+  if (incomplete) tail.incompleteReason = incomplete;
+  return responseObject(opts.head, tail);
+}

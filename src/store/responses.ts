@@ -1,0 +1,154 @@
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import type { Db } from "./db";
+import { responseItems, responses } from "./schema";
+
+// The Responses API store in SQLite (the `ResponseStore` of inbound/responses/store.ts, by shape).
+// A response is written synchronously when its answer ends, so the client's next request reads it;
+// if the write fails (the database locked by another process), it stays in memory, is served from
+// there, and is written again shortly. Old responses go after `responses.retentionDays`.
+
+type Json = Record<string, unknown>;
+
+interface StoredResponse {
+  id: string;
+  client: string;
+  createdAt: number;
+  response: Json;
+  input: Json[];
+  previousResponseId?: string;
+}
+
+const DAY_MS = 86_400_000;
+const RETRY_MS = 1_000;
+const PURGE_CHUNK = 2_000;
+
+export class SqliteResponseStore {
+  /** Responses not yet written (a failed write), by client and id. */
+  private readonly pending = new Map<string, StoredResponse>();
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private purger: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    /** Read at each purge, so a reload that changes it takes effect. */
+    private readonly retentionDays: () => number,
+    private readonly onError: (err: unknown) => void = () => {},
+    purgeIntervalMs = 3_600_000,
+  ) {
+    this.purger = setInterval(() => this.purge(), purgeIntervalMs);
+    this.purger.unref?.();
+  }
+
+  put(r: StoredResponse): void {
+    try {
+      this.write(r);
+    } catch (e) {
+      this.onError(e);
+      this.pending.set(key(r.client, r.id), r);
+      this.retry ??= setTimeout(() => this.flush(), RETRY_MS);
+    }
+  }
+
+  private write(r: StoredResponse): void {
+    const items: (typeof responseItems.$inferInsert)[] = [];
+    for (const item of [...r.input, ...((r.response.output as Json[] | undefined) ?? [])])
+      if (typeof item.id === "string") items.push({ client: r.client, id: item.id, responseId: r.id, ts: r.createdAt, item: JSON.stringify(item) });
+    this.db.transaction((tx) => {
+      tx.insert(responses)
+        .values({ id: r.id, client: r.client, ts: r.createdAt, previousId: r.previousResponseId ?? null, response: JSON.stringify(r.response), input: JSON.stringify(r.input) })
+        .onConflictDoNothing()
+        .run();
+      for (let i = 0; i < items.length; i += 100)
+        tx.insert(responseItems)
+          .values(items.slice(i, i + 100))
+          .onConflictDoUpdate({ target: [responseItems.client, responseItems.id], set: { responseId: r.id, ts: r.createdAt, item: sqlExcluded("item") } })
+          .run();
+    });
+  }
+
+  /** Writes what failed before; what fails again waits for the next try. */
+  flush(): void {
+    this.retry = undefined;
+    for (const [k, r] of this.pending) {
+      try {
+        this.write(r);
+        this.pending.delete(k);
+      } catch (e) {
+        this.onError(e);
+        break;
+      }
+    }
+    if (this.pending.size > 0) this.retry ??= setTimeout(() => this.flush(), RETRY_MS);
+  }
+
+  async get(client: string, id: string): Promise<StoredResponse | undefined> {
+    const hit = this.pending.get(key(client, id));
+    if (hit) return hit;
+    const row = this.db.select().from(responses).where(and(eq(responses.client, client), eq(responses.id, id))).get();
+    if (!row || row.ts < this.cutoff()) return undefined;
+    const out: StoredResponse = { id: row.id, client: row.client, createdAt: row.ts, response: JSON.parse(row.response), input: JSON.parse(row.input) };
+    if (row.previousId) out.previousResponseId = row.previousId;
+    return out;
+  }
+
+  async item(client: string, id: string): Promise<Json | undefined> {
+    for (const r of this.pending.values())
+      if (r.client === client) for (const item of [...r.input, ...((r.response.output as Json[] | undefined) ?? [])]) if (item.id === id) return item;
+    const row = this.db
+      .select({ item: responseItems.item, ts: responseItems.ts })
+      .from(responseItems)
+      .innerJoin(responses, eq(responses.id, responseItems.responseId))
+      .where(and(eq(responseItems.client, client), eq(responseItems.id, id)))
+      .get();
+    return row && row.ts >= this.cutoff() ? JSON.parse(row.item) : undefined;
+  }
+
+  async delete(client: string, id: string): Promise<boolean> {
+    const wasPending = this.pending.delete(key(client, id));
+    let deleted = false;
+    this.db.transaction((tx) => {
+      deleted = tx.delete(responses).where(and(eq(responses.client, client), eq(responses.id, id))).returning({ id: responses.id }).all().length > 0;
+      if (deleted) tx.delete(responseItems).where(eq(responseItems.responseId, id)).run();
+    });
+    return deleted || wasPending;
+  }
+
+  /** Deletes responses (and their items) older than the retention, a chunk per transaction. */
+  purge(now = Date.now()): number {
+    const cutoff = this.cutoff(now);
+    let total = 0;
+    try {
+      for (let round = 0; round < 1_000; round++) {
+        const ids = this.db.select({ id: responses.id }).from(responses).where(lt(responses.ts, cutoff)).limit(PURGE_CHUNK).all().map((r) => r.id);
+        this.db.transaction((tx) => {
+          if (ids.length > 0) tx.delete(responses).where(inArray(responses.id, ids)).run();
+          tx.delete(responseItems).where(lt(responseItems.ts, cutoff)).run();
+        });
+        total += ids.length;
+        if (ids.length < PURGE_CHUNK) break;
+      }
+    } catch (e) {
+      this.onError(e);
+    }
+    return total;
+  }
+
+  private cutoff(now = Date.now()): number {
+    return now - this.retentionDays() * DAY_MS;
+  }
+
+  close(): void {
+    clearInterval(this.purger);
+    clearTimeout(this.retry);
+    this.purger = this.retry = undefined;
+    this.flush();
+  }
+}
+
+function key(client: string, id: string): string {
+  return `${client}\n${id}`;
+}
+
+function sqlExcluded(column: string) {
+  return sql.raw(`excluded.${column}`);
+}
