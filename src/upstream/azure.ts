@@ -33,8 +33,22 @@ function deploymentRoute(target: Target, op: "chat/completions" | "embeddings"):
   };
 }
 
+/** The Responses API is not under a deployment: `/openai/responses` with the deployment as `model`,
+ *  on a preview api-version (2025-03-01-preview or later) on the classic surface. */
+export const AZURE_RESPONSES_API_VERSION = "2025-04-01-preview";
+
+function responsesRoute(target: Target): { url: string; model: string } {
+  const { provider } = target;
+  const model = deploymentOf(target);
+  if (isV1(provider)) return { url: `${provider.baseUrl}/responses`, model };
+  const configured = provider.apiVersion;
+  const version = configured && configured >= "2025-03-01" && configured.endsWith("preview") ? configured : AZURE_RESPONSES_API_VERSION;
+  return { url: `${provider.baseUrl}/openai/responses?api-version=${encodeURIComponent(version)}`, model };
+}
+
 export const azureAdapter = createOpenAIWireAdapter("azure", {
   chat: (t) => deploymentRoute(t, "chat/completions"),
+  responses: responsesRoute,
   embeddings: (t) => deploymentRoute(t, "embeddings"),
   auth: (key: ResolvedKey | undefined): Record<string, string> => (key ? { "api-key": key.secret } : {}),
   modelsUrl: (p) => `${p.baseUrl}/models`,

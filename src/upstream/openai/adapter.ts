@@ -8,6 +8,7 @@ import { decodeChatResponse, decodeChatStream, errorFromPayload } from "./decode
 import { encodeChatRequest } from "./encode";
 import { forwardChat } from "./forward";
 import { fitOpenAIBody, openaiRulesFor } from "./rules";
+import { forwardResponses, type ResponsesRoute } from "./responses-forward";
 
 // The OpenAI wire adapter, parameterised by where the endpoints live and how the key is sent, so
 // OpenAI, every OpenAI-compatible preset and Azure share one encoder and one decoder.
@@ -16,6 +17,8 @@ export interface OpenAIWireRoutes {
   /** Chat Completions URL and the `model` to put in the body for this target. */
   chat(target: Target): { url: string; model: string };
   embeddings(target: Target): { url: string; model: string };
+  /** The Responses API URL and `model` (providers that may serve it natively: openai, azure). */
+  responses?(target: Target): ResponsesRoute;
   /** Headers that carry the key. */
   auth(key: ResolvedKey | undefined): Record<string, string>;
   /** A catalog known without asking (Azure: its deployments map); undefined = `GET modelsUrl`. */
@@ -25,8 +28,14 @@ export interface OpenAIWireRoutes {
 
 export function createOpenAIWireAdapter(type: string, routes: OpenAIWireRoutes): UpstreamAdapter {
   const headersFor = (provider: ResolvedProvider, key: ResolvedKey | undefined) => ({ ...routes.auth(key), ...provider.headers });
-  return {
+  const adapter: UpstreamAdapter = {
     type,
+    forward(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> | undefined {
+      const { responses } = routes;
+      if (req.original?.protocol === "responses" && responses)
+        return forwardResponses(req, call, responses, headersFor(call.target.provider, call.target.key), (r, c) => adapter.chat(r, c));
+      return undefined;
+    },
     async chat(req: ChatRequest, call: UpstreamCall): Promise<ChatReply> {
       const ep = endpointOf(call);
       const { provider, key } = call.target;
@@ -63,12 +72,14 @@ export function createOpenAIWireAdapter(type: string, routes: OpenAIWireRoutes):
       return parseModelList(ep, await readJson(ep, res));
     },
   };
+  return adapter;
 }
 
 /** Plain OpenAI routes: `{baseUrl}/chat/completions`, `Authorization: Bearer`. */
 export const openaiRoutes: OpenAIWireRoutes = {
   chat: (t) => ({ url: `${t.provider.baseUrl}/chat/completions`, model: t.model }),
   embeddings: (t) => ({ url: `${t.provider.baseUrl}/embeddings`, model: t.model }),
+  responses: (t) => ({ url: `${t.provider.baseUrl}/responses`, model: t.model }),
   auth: (key): Record<string, string> => (key ? { authorization: `Bearer ${key.secret}` } : {}),
   modelsUrl: (p) => modelsUrlFor(p.baseUrl, presetFor(p.type)?.modelsPath),
 };
