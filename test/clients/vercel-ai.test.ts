@@ -112,15 +112,6 @@ describe("@ai-sdk/openai (Chat Completions)", () => {
     expect(res.embedding.length).toBe(8);
   });
 
-  test("the provider's default (Responses API) is refused with a message that says what to use", async () => {
-    const err = await generateText({ model: openai(MODELS.echo), prompt: "hi", maxRetries: 0 }).catch((e: unknown) => e);
-    expect(APICallError.isInstance(err)).toBe(true);
-    const e = err as APICallError;
-    expect(e.statusCode).toBe(404);
-    expect(e.message).toStartWith("lmrelay: ");
-    expect(e.message).toContain("/v1/chat/completions");
-  });
-
   test("errors: unknown model is a 404, a wrong key a 401, both in lmrelay's words", async () => {
     const unknown = await generateText({ model: openai.chat("no-such-model"), prompt: "hi", maxRetries: 0 }).catch((e: unknown) => e);
     expect(APICallError.isInstance(unknown) && [unknown.statusCode, unknown.message.startsWith("lmrelay: ")]).toEqual([404, true]);
