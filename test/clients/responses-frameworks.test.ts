@@ -72,10 +72,10 @@ test("the AI SDK's store: true step 2 is item_reference items, resolved from lmr
   const spy = createOpenAI({
     baseURL: `${rig.url}/v1`,
     apiKey: RESPONSES_KEY,
-    fetch: async (url, init) => {
+    fetch: (async (url: string | URL | Request, init?: RequestInit) => {
       bodies.push(JSON.parse(String(init?.body ?? "{}")));
       return fetch(url, init);
-    },
+    }) as typeof fetch,
   });
   // Step 1 says something besides the call: that text item is what the SDK references on step 2.
   scriptReplies(rig.anthropic, (req) =>
@@ -99,7 +99,7 @@ describe.each(names)("OpenAI Agents SDK → %s upstream", (name) => {
     const getWeather = agentTool({
       name: "get_weather",
       description: "Current weather for a city",
-      parameters: SCHEMA,
+      parameters: SCHEMA as never, // a plain JSON schema (the SDK's type wants a zod object or its own JSON type)
       strict: true,
       execute: async (input) => ((input as Input).city === "Paris" ? RESULT : "unknown city"),
     });

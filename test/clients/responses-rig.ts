@@ -27,6 +27,14 @@ export const UPSTREAMS = {
 
 export type UpstreamName = keyof typeof UPSTREAMS;
 
+/** A model name in Codex's own catalog with the classic tools (exec_command, freeform apply_patch):
+ *  an alias over every upstream; the request header `TEST_UPSTREAM_HEADER` picks one of them. */
+export const CODEX_MODEL = "gpt-5.5";
+export const TEST_UPSTREAM_HEADER = "x-test-upstream";
+
+/** Provider id of each upstream. */
+export const PROVIDER_OF: Record<UpstreamName, string> = { anthropic: "claude", gemini: "gem", ollama: "local", openaiChat: "oai", native: "native" };
+
 export interface ResponsesRig {
   gw: TestGateway;
   url: string;
@@ -57,8 +65,15 @@ export async function startResponsesRig(): Promise<ResponsesRig> {
       oai: { type: "openai", baseUrl: `${openai.url}/v1`, keys: [OPENAI_KEY], models: ["gpt-4o"] },
       native: { type: "openai", baseUrl: `${native.url}/v1`, keys: [NATIVE_KEY], models: ["gpt-5"] },
     },
+    models: { [CODEX_MODEL]: Object.values(UPSTREAMS) },
     clients: { app: { key: RESPONSES_KEY }, other: { key: OTHER_KEY } },
-    routing: { maxAttempts: 1 },
+    routing: {
+      maxAttempts: 1,
+      route: (req, candidates) => {
+        const want = req.headers[TEST_UPSTREAM_HEADER];
+        return want ? candidates.filter((c) => c.provider === want) : candidates;
+      },
+    },
   });
   const fakes = { anthropic, gemini, ollama, openaiChat: openai, native };
   const all = Object.values(fakes);

@@ -86,9 +86,10 @@ function validate(body: Json, stored: Map<string, Json[]>): Response | undefined
     if (type === "reasoning" && item.encrypted_content != null && !String(item.encrypted_content).startsWith(SEALED))
       return error(400, "The encrypted content for item rs could not be verified.", `input[${i}].encrypted_content`, "invalid_encrypted_content");
     if (type === "function_call" || type === "custom_tool_call") calls.add(item.call_id);
+    if (type === "additional_tools") continue;
     if ((type === "function_call_output" || type === "custom_tool_call_output") && !calls.has(item.call_id))
       return error(400, `No tool call found for function call output with call_id ${item.call_id}.`, "input");
-    if (!["message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output", "reasoning", "web_search_call"].includes(type))
+    if (!["message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output", "reasoning", "web_search_call", "additional_tools"].includes(type))
       return error(400, `Invalid value: '${type}'.`, `input[${i}].type`, "invalid_value");
   }
   return undefined;
@@ -97,7 +98,14 @@ function validate(body: Json, stored: Map<string, Json[]>): Response | undefined
 function answer(body: Json, r: ResponsesFakeReply, nextId: (p: string) => string): Json[] {
   const out: Json[] = [];
   if (r.reasoning) out.push({ id: nextId("rs"), type: "reasoning", summary: [{ type: "summary_text", text: r.reasoning }], encrypted_content: `${SEALED}${r.reasoning.length}` });
-  for (const c of r.toolCalls ?? []) out.push({ id: nextId("fc"), type: "function_call", status: "completed", arguments: JSON.stringify(c.arguments), call_id: c.id ?? nextId("call"), name: c.name });
+  const custom = new Set((Array.isArray(body.tools) ? body.tools : []).filter((t: Json) => t?.type === "custom").map((t: Json) => t.name));
+  for (const c of r.toolCalls ?? [])
+    out.push(
+      // A custom (freeform) tool is called with its raw input; the scripted `input` argument is it.
+      custom.has(c.name)
+        ? { id: nextId("ctc"), type: "custom_tool_call", status: "completed", call_id: c.id ?? nextId("call"), input: String(c.arguments.input ?? ""), name: c.name }
+        : { id: nextId("fc"), type: "function_call", status: "completed", arguments: JSON.stringify(c.arguments), call_id: c.id ?? nextId("call"), name: c.name },
+    );
   if (!r.toolCalls?.length || r.text) out.push({ id: nextId("msg"), type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", annotations: [], logprobs: [], text: r.text ?? `Hello from the Responses fake (${body.model})` }] });
   return out;
 }
@@ -122,6 +130,10 @@ function streamFrames(response: Json): string[] {
       ev("response.output_item.added", { output_index, item: { ...item, status: "in_progress", arguments: "" } });
       ev("response.function_call_arguments.delta", { item_id: item.id, output_index, delta: item.arguments });
       ev("response.function_call_arguments.done", { item_id: item.id, output_index, arguments: item.arguments });
+    } else if (item.type === "custom_tool_call") {
+      ev("response.output_item.added", { output_index, item: { ...item, input: "" } });
+      ev("response.custom_tool_call_input.delta", { item_id: item.id, output_index, delta: item.input });
+      ev("response.custom_tool_call_input.done", { item_id: item.id, output_index, input: item.input });
     } else {
       ev("response.output_item.added", { output_index, item: { ...item, summary: [] } });
       ev("response.reasoning_summary_part.added", { item_id: item.id, output_index, summary_index: 0, part: { type: "summary_text", text: "" } });

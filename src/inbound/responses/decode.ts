@@ -105,6 +105,15 @@ export function decodeResponsesRequest(b: ResponsesBody, history: Json[], lookup
   if (decoded.messages.length === 0) throw missingParam("input");
   const req: ChatRequest = { model: b.model, system, messages: decoded.messages, stream: b.stream };
   const tools = decodeTools(body.tools);
+  // Codex (code mode) delivers tools as `additional_tools` input items rather than in `tools`.
+  items.forEach((item, i) => {
+    if (item.type !== "additional_tools") return;
+    const more = decodeTools(item.tools, `${params[i]}.tools`);
+    tools.tools.push(...more.tools);
+    tools.dropped.push(...more.dropped);
+    for (const n of more.names.custom) tools.names.custom.add(n);
+    for (const [k, v] of more.names.namespaced) tools.names.namespaced.set(k, v);
+  });
   const choice = decodeToolChoice(body.tool_choice, tools);
   if (tools.tools.length > 0) req.tools = tools.tools;
   if (choice) req.toolChoice = choice;

@@ -107,6 +107,9 @@ function decodeItem(item: Json, param: string, out: DecodedItems, names: Map<str
       for (const [id, signature] of Object.entries(env.callSignatures ?? {})) sigs.set(id, { signature, origin: env.provider });
       return;
     }
+    case "additional_tools":
+      // Tools, not conversation: read with the request's tools (decode.ts).
+      return;
     case "item_reference":
       throw invalidParam(`${param}.type`, "an item_reference may not point at another item_reference");
     case undefined:

@@ -44,11 +44,11 @@ const CUSTOM_PARAMETERS = {
   additionalProperties: false,
 };
 
-export function decodeTools(raw: unknown): DecodedTools {
+export function decodeTools(raw: unknown, param = "tools"): DecodedTools {
   const out: DecodedTools = { tools: [], names: { custom: new Set(), namespaced: new Map() }, dropped: [] };
   if (raw === undefined || raw === null) return out;
-  if (!Array.isArray(raw)) throw wrongType("tools", "an array", raw);
-  for (let i = 0; i < raw.length; i++) decodeTool(raw[i], `tools[${i}]`, out, undefined);
+  if (!Array.isArray(raw)) throw wrongType(param, "an array", raw);
+  for (let i = 0; i < raw.length; i++) decodeTool(raw[i], `${param}[${i}]`, out, undefined);
   return out;
 }
 
