@@ -18,7 +18,11 @@ export function withoutForeignReasoning(req: ChatRequest, providerId: string): C
         content.push(rest);
       }
     }
-    if (content.length > 0) messages.push({ role: m.role, content });
+    if (content.length === 0) continue;
+    // A turn that held only foreign reasoning is gone: its neighbours of one role become one turn.
+    const last = messages.at(-1);
+    if (last?.role === m.role) last.content = [...last.content, ...content];
+    else messages.push({ role: m.role, content });
   }
   return { ...req, messages };
 }

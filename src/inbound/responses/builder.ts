@@ -62,6 +62,8 @@ export class ResponseBuilder {
     /** Provider id written into reasoning envelopes. */
     private readonly provider: string,
     private readonly emit: EventSink,
+    /** Item ids (`msg_…`, `fc_…`); random unless a test fixes them. */
+    private readonly newId: (prefix: string) => string = newItemId,
   ) {}
 
   push(ev: StreamEvent): void {
@@ -109,7 +111,7 @@ export class ResponseBuilder {
     if (m?.kind !== "message") {
       this.closeCurrent();
       this.closeCalls();
-      m = this.current = { kind: "message", index: this.next++, id: newItemId("msg"), text: "" };
+      m = this.current = { kind: "message", index: this.next++, id: this.newId("msg"), text: "" };
       this.emit("response.output_item.added", `"output_index":${m.index},"item":{"id":"${m.id}","type":"message","status":"in_progress","content":[],"role":"assistant"}`);
       this.emit("response.content_part.added", `"item_id":"${m.id}","output_index":${m.index},"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}`);
     }
@@ -121,7 +123,7 @@ export class ResponseBuilder {
     if (this.current?.kind === "reasoning") return this.current;
     this.closeCurrent();
     this.closeCalls();
-    const r: ReasoningItem = { kind: "reasoning", index: this.next++, id: newItemId("rs"), summaries: [], summaryOpen: false, envelope: { provider: this.provider, blocks: [] } };
+    const r: ReasoningItem = { kind: "reasoning", index: this.next++, id: this.newId("rs"), summaries: [], summaryOpen: false, envelope: { provider: this.provider, blocks: [] } };
     this.current = r;
     this.emit("response.output_item.added", `"output_index":${r.index},"item":{"id":"${r.id}","type":"reasoning","summary":[]}`);
     return r;
@@ -166,7 +168,7 @@ export class ResponseBuilder {
     const call: CallItem = {
       kind: "call",
       index: this.next++,
-      id: newItemId(this.names.custom.has(canonical) ? "ctc" : "fc"),
+      id: this.newId(this.names.custom.has(canonical) ? "ctc" : "fc"),
       callId,
       name: ns ? ns.name : canonical,
       custom: this.names.custom.has(canonical),

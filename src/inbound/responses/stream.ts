@@ -18,7 +18,21 @@ export interface ResponsesStreamOptions {
   provider: string;
   /** Called once with the finished response (completed or incomplete), to store it. */
   onFinished?(response: Json): void;
+  /** Item ids; random unless a test fixes them. */
+  newId?: (prefix: string) => string;
+  /** Unix seconds for `completed_at`; the clock unless a test fixes it. */
+  now?: () => number;
 }
+
+function tailOf(b: ResponseBuilder, completedAt: number): ResponseTail {
+  const incomplete = b.finish === "length" ? "max_output_tokens" : b.finish === "content_filter" ? "content_filter" : undefined;
+  const tail: ResponseTail = { status: incomplete ? "incomplete" : "completed", output: b.output, completedAt };
+  if (b.usage) tail.usage = b.usage;
+  if (incomplete) tail.incompleteReason = incomplete;
+  return tail;
+}
+
+const clock = () => Math.floor(Date.now() / 1000);
 
 export class ResponsesStreamEncoder implements StreamEncoder {
   private seq = 0;
@@ -27,9 +41,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private readonly builder: ResponseBuilder;
 
   constructor(private readonly opts: ResponsesStreamOptions) {
-    this.builder = new ResponseBuilder(opts.names, opts.provider, (type, fields) => {
-      this.out += `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.seq++},${fields}}\n\n`;
-    });
+    this.builder = new ResponseBuilder(opts.names, opts.provider, (type, fields) => this.frame(type, fields), opts.newId);
   }
 
   private frame(type: string, fields: string): void {
@@ -51,6 +63,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   }
 
   encode(ev: StreamEvent): string {
+    // A keep-alive comment (keepalive.ts) goes as it is.
+    if (ev.type === "raw") return typeof ev.data === "string" ? ev.data : "";
     this.begin();
     this.builder.push(ev);
     return this.take();
@@ -58,15 +72,11 @@ export class ResponsesStreamEncoder implements StreamEncoder {
 
   end(): string {
     this.begin();
-    const b = this.builder;
-    b.close();
-    const incomplete = b.finish === "length" ? "max_output_tokens" : b.finish === "content_filter" ? "content_filter" : undefined;
-    const tail: ResponseTail = { status: incomplete ? "incomplete" : "completed", output: b.output, completedAt: Math.floor(Date.now() / 1000) };
-    if (b.usage) tail.usage = b.usage;
-    if (incomplete) tail.incompleteReason = incomplete;
+    this.builder.close();
+    const tail = tailOf(this.builder, (this.opts.now ?? clock)());
     const response = responseObject(this.opts.head, tail);
     this.opts.onFinished?.(response);
-    this.frame(incomplete ? "response.incomplete" : "response.completed", `"response":${JSON.stringify(response)}`);
+    this.frame(tail.status === "incomplete" ? "response.incomplete" : "response.completed", `"response":${JSON.stringify(response)}`);
     return this.take();
   }
 
@@ -81,12 +91,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
 
 /** The non-stream answer: the same builder fed the whole answer, announcements ignored. */
 export function buildResponse(events: StreamEvent[], opts: Omit<ResponsesStreamOptions, "onFinished">): Json {
-  const b = new ResponseBuilder(opts.names, opts.provider, () => {});
+  const b = new ResponseBuilder(opts.names, opts.provider, () => {}, opts.newId);
   for (const ev of events) b.push(ev);
   b.close();
-  const incomplete = b.finish === "length" ? "max_output_tokens" : b.finish === "content_filter" ? "content_filter" : undefined;
-  const tail: ResponseTail = { status: incomplete ? "incomplete" : "completed", output: b.output, completedAt: Math.floor(Date.now() / 1000) };
-  if (b.usage) tail.usage = b.usage;
-  if (incomplete) tail.incompleteReason = incomplete;
-  return responseObject(opts.head, tail);
+  return responseObject(opts.head, tailOf(b, (opts.now ?? clock)()));
 }
