@@ -121,7 +121,12 @@ async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[
 function idFromPath(request: Request): string {
   const parts = new URL(request.url).pathname.split("/");
   // /v1/responses/{id}[/input_items]
-  return decodeURIComponent(parts[3] ?? "");
+  const raw = parts[3] ?? "";
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw lmrelayError("invalid_request", `response id ${JSON.stringify(raw)} is not valid percent-encoding`, { param: "response_id" });
+  }
 }
 
 async function retrieve(request: Request, ctx: RequestContext, deps: InboundDeps): Promise<Response> {

@@ -315,3 +315,58 @@ const geminiEmbedRequest = fc.record(
 );
 export const geminiEmbed = geminiEmbedRequest;
 export const geminiBatchEmbed = fc.record({ requests: fc.array(geminiEmbedRequest, { maxLength: 4 }) });
+
+// ---- OpenAI Responses ---------------------------------------------------------------------------
+
+const responsesPart = fc.oneof(
+  fc.record({ type: fc.constantFrom("input_text", "output_text", "text"), text }),
+  fc.record({ type: fc.constant("input_image"), image_url: imageUrl, detail: fc.constantFrom("auto", "low", "high", "weird") }, { requiredKeys: ["type"] }),
+  fc.record({ type: fc.constant("input_file"), file_data: fc.oneof(dataUri, fc.base64String({ maxLength: 40 })), filename: text, file_id: fc.string({ maxLength: 8 }) }, { requiredKeys: ["type"] }),
+  fc.record({ type: fc.constantFrom("refusal", "input_audio", "unknown"), refusal: text, text }),
+);
+const responsesContent = fc.oneof({ weight: 3, arbitrary: text }, { weight: 2, arbitrary: fc.array(responsesPart, { maxLength: 3 }) }, { weight: 1, arbitrary: fc.constant(null) });
+const callId = fc.oneof(fc.constantFrom("call_1", "call_2"), fc.string({ maxLength: 12 }));
+const responsesItem = fc.oneof(
+  fc.record({ type: fc.constant("message"), role: fc.constantFrom("user", "assistant", "system", "developer", "tool", ""), content: responsesContent }, { requiredKeys: ["role", "content"] }),
+  fc.record({ role: fc.constantFrom("user", "assistant", "developer"), content: responsesContent }),
+  fc.record({ type: fc.constant("function_call"), call_id: callId, name: toolName, arguments: argumentsText, namespace: fc.constantFrom("multi_agent_v1", "") }, { requiredKeys: ["type", "call_id", "name", "arguments"] }),
+  fc.record({ type: fc.constant("function_call_output"), call_id: callId, output: fc.oneof(text, fc.array(responsesPart, { maxLength: 2 })) }),
+  fc.record({ type: fc.constant("custom_tool_call"), call_id: callId, name: fc.constant("apply_patch"), input: text }),
+  fc.record({ type: fc.constant("custom_tool_call_output"), call_id: callId, output: text }),
+  fc.record({ type: fc.constant("reasoning"), summary: fc.array(fc.record({ type: fc.constant("summary_text"), text }), { maxLength: 2 }), encrypted_content: fc.oneof(text, fc.constantFrom("lmrelay.r1.", "lmrelay.r1.eyJwIjoiYW50IiwiYiI6W3sidCI6Imh5In1dfQ", "gAAAA")) }),
+  fc.record({ type: fc.constant("item_reference"), id: fc.oneof(fc.constantFrom("msg_1", "rs_x"), fc.string({ maxLength: 12 })) }),
+  fc.record({ type: fc.constantFrom("web_search_call", "additional_tools", "no_such_item"), id: fc.string({ maxLength: 8 }), tools: fc.array(fc.record({ type: fc.constant("function"), name: toolName }), { maxLength: 2 }) }),
+);
+const responsesTool = fc.oneof(
+  fc.record({ type: fc.constant("function"), name: toolName, description: text, parameters: jsonSchema, strict: fc.boolean() }, { requiredKeys: ["type", "name"] }),
+  fc.record({ type: fc.constant("custom"), name: toolName, description: text, format: fc.oneof(fc.record({ type: fc.constant("text") }), fc.record({ type: fc.constant("grammar"), syntax: fc.constantFrom("lark", "regex"), definition: text })) }, { requiredKeys: ["type", "name"] }),
+  fc.record({ type: fc.constant("namespace"), name: fc.constantFrom("multi_agent_v1", ""), description: text, tools: fc.array(fc.record({ type: fc.constant("function"), name: toolName }), { maxLength: 2 }) }),
+  fc.record({ type: fc.constantFrom("web_search", "file_search", "code_interpreter", "mystery"), external_web_access: fc.boolean() }),
+);
+
+export const responsesCreate = fc.record(
+  {
+    model: modelName,
+    input: fc.oneof({ weight: 1, arbitrary: text }, { weight: 4, arbitrary: fc.array(responsesItem, { minLength: 1, maxLength: 5 }) }),
+    instructions: text,
+    stream: fc.boolean(),
+    store: fc.boolean(),
+    previous_response_id: fc.oneof(fc.constantFrom("resp_nope"), fc.string({ maxLength: 12 })),
+    tools: fc.array(responsesTool, { maxLength: 3 }),
+    tool_choice: fc.oneof(fc.constantFrom("auto", "none", "required", "any"), fc.record({ type: fc.constantFrom("function", "custom", "web_search", "allowed_tools"), name: toolName, mode: fc.constantFrom("auto", "required"), tools: fc.array(fc.record({ type: fc.constant("function"), name: toolName }), { maxLength: 2 }) })),
+    parallel_tool_calls: fc.boolean(),
+    text: fc.record({ format: fc.oneof(fc.record({ type: fc.constantFrom("text", "json_object", "xml") }), fc.record({ type: fc.constant("json_schema"), name: fc.string({ maxLength: 10 }), schema: jsonSchema, strict: fc.boolean() })), verbosity: fc.constantFrom("low", "medium", "high") }),
+    reasoning: fc.record({ effort: fc.constantFrom("none", "minimal", "low", "medium", "high", "xhigh", "max"), summary: fc.constantFrom("auto", "concise", "detailed", "loud") }),
+    max_output_tokens: num,
+    temperature: num,
+    top_p: num,
+    metadata: fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 3 }),
+    include: fc.array(fc.constantFrom("reasoning.encrypted_content", "message.output_text.logprobs", "x")),
+    prompt_cache_key: text,
+    truncation: fc.constantFrom("auto", "disabled"),
+    service_tier: fc.constantFrom("auto", "default", "flex", "priority"),
+    background: fc.boolean(),
+    user: text,
+  },
+  { requiredKeys: ["model", "input"] },
+);

@@ -49,6 +49,7 @@ export const POST_ENDPOINTS: Endpoint[] = [
   { name: "gemini embedContent", method: "POST", path: "/v1beta/models/up/text-embedding-3-small:embedContent", protocol: "gemini", body: bodies.geminiEmbed },
   { name: "gemini batchEmbedContents", method: "POST", path: "/gemini/v1beta/models/up/text-embedding-3-small:batchEmbedContents", protocol: "gemini", body: bodies.geminiBatchEmbed },
   { name: "gemini unknown method", method: "POST", path: "/v1beta/models/%zz:predict", protocol: "gemini", body: bodies.geminiGenerate },
+  { name: "responses create", method: "POST", path: "/v1/responses", protocol: "responses", body: bodies.responsesCreate },
 ];
 
 /** GET routes: fuzzed through their path tail and query string. */
@@ -62,6 +63,7 @@ export const GET_ENDPOINTS: Endpoint[] = [
   { name: "gemini model", method: "GET", path: "/v1beta/models/", protocol: "gemini" },
   { name: "gemini model (prefix, v1)", method: "GET", path: "/gemini/v1/models/", protocol: "gemini" },
   { name: "gemini models at /v1 (Google client)", method: "GET", path: "/v1/models", protocol: "gemini", headers: { "x-goog-api-client": "google-genai-sdk/1.30.0 gl-node/v20" } },
+  { name: "responses retrieve", method: "GET", path: "/v1/responses/", protocol: "responses" },
   { name: "ollama tags", method: "GET", path: "/api/tags", protocol: "ollama" },
   { name: "ollama ps", method: "GET", path: "/api/ps", protocol: "ollama" },
   { name: "ollama version", method: "GET", path: "/api/version", protocol: "ollama" },

@@ -23,7 +23,8 @@ export function checkAnswer(protocol: Protocol, ans: Answer, opts: { allowUpstre
   if (ans.status >= 400) return checkError(protocol, ans);
   if (ans.status < 200 || ans.status >= 300) return `unexpected status ${ans.status}`;
   const type = ans.headers.get("content-type") ?? "";
-  if (type.startsWith("text/event-stream")) return protocol === "anthropic" ? checkAnthropicSse(ans.text) : protocol === "gemini" ? checkGeminiSse(ans.text) : checkOpenAISse(ans.text);
+  if (type.startsWith("text/event-stream"))
+    return protocol === "anthropic" ? checkAnthropicSse(ans.text) : protocol === "gemini" ? checkGeminiSse(ans.text) : protocol === "responses" ? checkResponsesSse(ans.text) : checkOpenAISse(ans.text);
   if (type.startsWith("application/x-ndjson")) return checkNdjson(ans.text);
   if (type.startsWith("application/json")) {
     const body = parse(ans.text);
@@ -47,7 +48,7 @@ function checkError(protocol: Protocol, ans: Answer): string | undefined {
   const body = parse(ans.text);
   if (body === undefined) return `${ans.status} with a body that is not JSON: ${ans.text.slice(0, 200)}`;
   let message: unknown;
-  if (protocol === "openai") {
+  if (protocol === "openai" || protocol === "responses") {
     if (typeof body.error?.type !== "string") return `${ans.status} not in OpenAI's error shape: ${ans.text.slice(0, 200)}`;
     message = body.error.message;
   } else if (protocol === "anthropic") {
@@ -72,6 +73,11 @@ function checkJsonSuccess(protocol: Protocol, body: any): string | undefined {
     if (body.object === "list" && Array.isArray(body.data)) return undefined;
     if (body.object === "model" && typeof body.id === "string") return undefined;
     return `200 that is no OpenAI answer: ${JSON.stringify(body).slice(0, 200)}`;
+  }
+  if (protocol === "responses") {
+    if (body.object === "response" && typeof body.id === "string" && Array.isArray(body.output) && body.status !== "failed") return undefined;
+    if (body.object === "list" && Array.isArray(body.data)) return undefined;
+    return `200 that is no Responses answer: ${JSON.stringify(body).slice(0, 200)}`;
   }
   if (protocol === "anthropic") {
     if (body.type === "message" && Array.isArray(body.content)) return undefined;
@@ -135,6 +141,25 @@ function checkOpenAISse(text: string): string | undefined {
     if (!chunk || typeof chunk !== "object") return `SSE data that is not JSON: ${ev.data.slice(0, 120)}`;
     if (chunk.error) return `error frame in a stream from a healthy upstream: ${ev.data.slice(0, 200)}`;
   }
+  return undefined;
+}
+
+/** Every frame an `event:` with JSON data of the same `type`, sequence numbers 0, 1, 2…, opened by
+ *  response.created and closed by response.completed or .incomplete (the upstreams are healthy). */
+function checkResponsesSse(text: string): string | undefined {
+  const events = sseEvents(text);
+  if (typeof events === "string") return events;
+  let seq = 0;
+  for (const ev of events) {
+    if (ev.event === undefined && ev.data === "") continue; // a keep-alive comment
+    const data = parse(ev.data);
+    if (!data || data.type !== ev.event) return `Responses frame whose data type is not its event: ${ev.event} ${ev.data.slice(0, 120)}`;
+    if (data.sequence_number !== seq++) return `Responses frame out of sequence: ${ev.data.slice(0, 120)}`;
+  }
+  const types = events.filter((e) => e.event).map((e) => e.event);
+  if (types[0] !== "response.created") return "Responses stream does not open with response.created";
+  const last = types.at(-1);
+  if (last !== "response.completed" && last !== "response.incomplete") return `Responses stream not closed by response.completed: …${JSON.stringify(text.slice(-200))}`;
   return undefined;
 }
 
