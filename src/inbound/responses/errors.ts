@@ -1,11 +1,19 @@
-import type { GatewayError } from "../../core/errors";
+import { GatewayError } from "../../core/errors";
 import { openaiErrorResponse } from "../openai/errors";
 
 // Errors before the answer: OpenAI's shape and status (the same as Chat Completions). After the
 // stream began: `response.failed` carries `error.code`, which Codex reads to decide what to do
 // (`rate_limit_exceeded` → wait "try again in Ns", `context_length_exceeded` → stop, the rest → retry).
 
-export const responsesErrorResponse = openaiErrorResponse;
+/** OpenAI's error shape, with the codes OpenAI's Responses API itself uses for a rate limit and an
+ *  overlong prompt (an upstream's own spelling, like Anthropic's `rate_limit_error`, would not be
+ *  recognised by Codex). */
+export function responsesErrorResponse(err: GatewayError, requestId: string): Response {
+  const code = err.kind === "rate_limited" || err.kind === "context_length" ? failedCode(err) : err.code;
+  if (code === err.code) return openaiErrorResponse(err, requestId);
+  const opts = { status: err.status, retryAfterMs: err.retryAfterMs, provider: err.provider, param: err.param, code, headers: err.headers, cause: err.cause };
+  return openaiErrorResponse(new GatewayError(err.kind, err.message, opts), requestId);
+}
 
 export function failedCode(err: GatewayError): string {
   if (err.kind === "rate_limited") return err.code === "insufficient_quota" ? "insufficient_quota" : "rate_limit_exceeded";

@@ -9,6 +9,16 @@ const KEEPALIVE: StreamEvent = { type: "raw", data: ": keep-alive\n\n", content:
 
 const waiting = new Set<KeepAlive>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
+let sweepMs = 0;
+
+/** The shared timer, checking often enough for the shortest silence limit among the open streams. */
+function ensureSweeper(ms: number): void {
+  const period = Math.min(1_000, Math.max(10, ms / 4));
+  if (sweeper && period >= sweepMs) return;
+  clearInterval(sweeper);
+  sweepMs = period;
+  (sweeper = setInterval(sweep, period)).unref?.();
+}
 
 function sweep(): void {
   const now = performance.now();
@@ -16,6 +26,7 @@ function sweep(): void {
   if (waiting.size === 0) {
     clearInterval(sweeper);
     sweeper = undefined;
+    sweepMs = 0;
   }
 }
 
@@ -45,7 +56,7 @@ class KeepAlive implements AsyncIterableIterator<StreamEvent> {
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
       waiting.add(this);
-      if (!sweeper) (sweeper = setInterval(sweep, Math.min(1_000, Math.max(10, this.ms / 4)))).unref?.();
+      ensureSweeper(this.ms);
       if (this.reading) return;
       this.reading = true;
       this.it.next().then(
