@@ -27,7 +27,8 @@ export function goDuration(ms: number): string {
 
 export function rateLimitHeaders(protocol: Protocol, now: number, requests?: LimitState, tokens?: LimitState): Record<string, string> {
   const out: Record<string, string> = {};
-  if (protocol === "openai") {
+  // Responses clients are OpenAI clients (Codex reads these headers too).
+  if (protocol === "openai" || protocol === "responses") {
     if (requests) {
       out["x-ratelimit-limit-requests"] = String(requests.limit);
       out["x-ratelimit-remaining-requests"] = String(Math.max(0, requests.remaining));
