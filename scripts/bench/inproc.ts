@@ -70,6 +70,24 @@ export const CASES: Case[] = [
     path: "/v1/messages",
     body: JSON.stringify({ model: "bench", system: messages[0]!.content, messages: messages.slice(1), max_tokens, temperature, stream: true }),
   },
+  // The same chat request translated (a `top_k` this upstream does not take keeps it off the
+  // same-format passthrough): the reference for the Responses case below.
+  { name: "openai→openai stream translated", path: "/v1/chat/completions", body: JSON.stringify({ ...CHAT_BODY, model: "spare/bench-model", top_k: 40, stream: true }) },
+  // The Responses API translated to Chat Completions (an openai-compatible provider: no native
+  // /responses), the full event sequence written back; judged against "openai→openai stream".
+  {
+    name: "responses→openai stream",
+    path: "/v1/responses",
+    body: JSON.stringify({
+      model: "spare/bench-model",
+      instructions: messages[0]!.content,
+      input: messages.slice(1).map((m) => ({ role: m.role, content: m.content })),
+      max_output_tokens: max_tokens,
+      temperature,
+      store: false,
+      stream: true,
+    }),
+  },
 ];
 
 export interface InprocResult {

@@ -1,6 +1,7 @@
 import { clientFacing, GatewayError, lmrelayError } from "../core/errors";
 import { ResponseFolder, SettledAnswer } from "../core/fold";
 import type { ChatResponse, StreamEvent } from "../core/types";
+import { type Heartbeat, type KeepAlive, startHeartbeat, stopHeartbeat } from "./heartbeat";
 
 // HTTP plumbing every inbound protocol shares: bounded body reading, JSON answers, and turning an
 // event stream into a streamed HTTP body that aborts the upstream when the client goes away.
@@ -143,13 +144,16 @@ export interface StreamEncoder {
  * ends with the protocol's closing frames. Cancelling the body (client gone) stops the iterator,
  * which aborts the upstream. Errors thrown mid-stream become the protocol's error frames.
  */
-export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncoder, toError: (e: unknown) => GatewayError): ReadableStream<Uint8Array> {
+export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncoder, toError: (e: unknown) => GatewayError, keepAlive?: KeepAlive): ReadableStream<Uint8Array> {
   const it = events[Symbol.asyncIterator]();
   let done = false;
+  /** Keep-alive comments while the answer is silent (heartbeat.ts), when asked for. */
+  let beat: Heartbeat | undefined;
   // A direct stream writes strings straight to the socket (no TextEncoder, no queue).
   return new ReadableStream({
     type: "direct",
     async pull(controller: ReadableStreamDirectController) {
+      if (keepAlive && !beat && !done) beat = startHeartbeat(controller, keepAlive);
       try {
         for (;;) {
           const r = await it.next();
@@ -171,6 +175,7 @@ export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncode
             // a promise: then wait until the client has drained it (backpressure).
             const written = controller.write(text);
             const flushed = controller.flush(typeof written !== "number");
+            if (beat) beat.writes++;
             if (typeof flushed !== "number") await flushed;
           }
         }
@@ -183,10 +188,12 @@ export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncode
         await it.return?.()?.catch(() => {});
       }
       done = true;
+      stopHeartbeat(beat, keepAlive);
       controller.close();
     },
     async cancel() {
       done = true;
+      stopHeartbeat(beat, keepAlive);
       await it.return?.();
     },
   }) as ReadableStream<Uint8Array>;

@@ -22,14 +22,14 @@ export function responsesUsage(u: Usage): ResponseUsage {
   };
 }
 
-const HEX = "0123456789abcdef";
+/** Ids are unique without costing a random draw each: a random per-process part (24 hex digits)
+ *  and a counter (24 hex digits), the length of OpenAI's ids. */
+const PROCESS_PART = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+let idCounter = 0;
 
-/** `<prefix>_` and 48 random hex digits, the length of OpenAI's ids. */
+/** `<prefix>_` and 48 hex digits. */
 export function newItemId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  let s = `${prefix}_`;
-  for (const b of bytes) s += HEX[b >> 4]! + HEX[b & 15]!;
-  return s;
+  return `${prefix}_${PROCESS_PART}${(idCounter++).toString(16).padStart(24, "0")}`;
 }
 
 /** Who and what a response is about: fixed before the answer starts. */

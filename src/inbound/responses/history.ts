@@ -9,8 +9,11 @@ import type { ItemLookup } from "./items";
 // (references resolved, every item with an id, as `input_items` lists them), and the body an upstream
 // serving the Responses API natively gets, with the history lmrelay keeps written out in full.
 
+/** A response id is the one handle on a stored response: random (48 hex digits), not guessable. */
 export function newResponseId(): string {
-  return newItemId("resp");
+  let s = "resp_";
+  for (const b of crypto.getRandomValues(new Uint8Array(24))) s += b.toString(16).padStart(2, "0");
+  return s;
 }
 
 const ID_PREFIX: Record<string, string> = {

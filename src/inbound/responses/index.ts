@@ -10,7 +10,6 @@ import { decodeResponsesRequest, readResponsesBody, referencedIds, type Response
 import type { ResponseHead } from "./encode";
 import { responsesErrorResponse } from "./errors";
 import { unknownId } from "./items";
-import { withKeepAlive } from "./keepalive";
 import { NativeStreamEncoder } from "./native";
 import { forwardedBody, newResponseId, storedInput } from "./history";
 import { listInputItems } from "./input-items";
@@ -22,6 +21,8 @@ import { buildResponse, ResponsesStreamEncoder } from "./stream";
 // (`GET`/`DELETE /v1/responses/{id}`, `GET …/input_items`), scoped to the calling client.
 
 const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
+/** A comment every 15 s of silence: Codex gives up on a stream idle for 300 s, proxies sooner. */
+export const KEEP_ALIVE = { ms: 15_000, comment: ": keep-alive\n\n" };
 const ADJUSTED = "x-lmrelay-adjusted";
 /** A previous_response_id chain longer than this is cut (a loop cannot be built, ids are random). */
 const MAX_CHAIN = 10_000;
@@ -88,7 +89,7 @@ async function relay(request: Request, ctx: RequestContext, deps: InboundDeps): 
   const headers = relayHeaders(ctx.requestId, extra);
   if (req.stream) {
     const encoder = outcome.passthrough ? new NativeStreamEncoder(head, save) : new ResponsesStreamEncoder({ head, names, provider: outcome.provider, onFinished: save });
-    return new Response(streamBody(withKeepAlive(outcome.events), encoder, toGatewayError), { headers: { ...headers, ...SSE_HEADERS } });
+    return new Response(streamBody(outcome.events, encoder, toGatewayError, KEEP_ALIVE), { headers: { ...headers, ...SSE_HEADERS } });
   }
   const events = await collect(outcome.events);
   if (outcome.passthrough) {

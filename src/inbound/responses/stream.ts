@@ -63,8 +63,6 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   }
 
   encode(ev: StreamEvent): string {
-    // A keep-alive comment (keepalive.ts) goes as it is.
-    if (ev.type === "raw") return typeof ev.data === "string" ? ev.data : "";
     this.begin();
     this.builder.push(ev);
     return this.take();
