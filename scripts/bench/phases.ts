@@ -172,7 +172,7 @@ export async function runLoadPhase(stack: Stack, o: { rounds: number; seconds: n
 }
 
 function specFor(t: StreamTarget, o: { streams: number; expectChunks: number; rampPerSec?: number; timeoutMs: number }): StreamSpec {
-  return { host: "127.0.0.1", port: t.port, path: t.path, headers: t.headers, body: t.body, marker: "tok_", ...o };
+  return { host: "127.0.0.1", port: t.port, path: t.path, headers: t.headers, body: t.body, marker: "tok_", ...(t.countIn ? { countIn: t.countIn } : {}), ...o };
 }
 
 async function clientRun(stack: Stack, spec: StreamSpec, onOpen?: () => void): Promise<StreamStats> {

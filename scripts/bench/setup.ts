@@ -66,14 +66,16 @@ export const CHAT_BODY = {
   temperature: 0.2,
 };
 
-export type Protocol = "openai" | "anthropic" | "ollama";
+export type Protocol = "openai" | "anthropic" | "ollama" | "responses";
 
-const PATHS: Record<Protocol, string> = { openai: "/v1/chat/completions", anthropic: "/v1/messages", ollama: "/api/chat" };
+const PATHS: Record<Protocol, string> = { openai: "/v1/chat/completions", anthropic: "/v1/messages", ollama: "/api/chat", responses: "/v1/responses" };
 
 function streamBody(protocol: Protocol, model: string): string {
   const { messages, temperature } = CHAT_BODY;
   if (protocol === "anthropic") return JSON.stringify({ model, system: messages[0]!.content, messages: messages.slice(1), max_tokens: 128, temperature, stream: true });
   if (protocol === "ollama") return JSON.stringify({ model, messages, options: { temperature }, stream: true });
+  if (protocol === "responses")
+    return JSON.stringify({ model, instructions: messages[0]!.content, input: messages.slice(1), max_output_tokens: 128, temperature, store: false, stream: true });
   return JSON.stringify({ ...CHAT_BODY, model, stream: true });
 }
 
@@ -83,6 +85,9 @@ export interface StreamTarget {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** Count content markers only in SSE frames holding this text (a Responses stream repeats the
+   *  whole text in its closing events; only the deltas are the chunks). */
+  countIn?: string;
 }
 
 export interface StreamCase {
@@ -101,7 +106,14 @@ export function streamCases(ports: { upstream: number; bare: number; gateway: nu
     { target: "direct", port: ports.upstream, path: prefix + PATHS[protocol], headers: json, body: streamBody(protocol, model) },
     { target: "bare", port: ports.bare, path: prefix + PATHS[protocol], headers: json, body: streamBody(protocol, model) },
   ];
-  const via = (protocol: Protocol, model: string): StreamTarget => ({ target: "lmrelay", port: ports.gateway, path: PATHS[protocol], headers: auth, body: streamBody(protocol, model) });
+  const via = (protocol: Protocol, model: string): StreamTarget => ({
+    target: "lmrelay",
+    port: ports.gateway,
+    path: PATHS[protocol],
+    headers: auth,
+    body: streamBody(protocol, model),
+    ...(protocol === "responses" ? { countIn: "response.output_text.delta" } : {}),
+  });
   return [
     { name: "openai→openai", reference: "openai→openai", targets: [...raw("openai", p.paced, "bench-paced"), via("openai", "bench-paced")] },
     { name: "anthropic→openai", reference: "openai→openai", targets: [via("anthropic", "bench-paced")] },
@@ -111,6 +123,10 @@ export function streamCases(ports: { upstream: number; bare: number; gateway: nu
     // Burst: the upstream sends all chunks as fast as it can, so the relay's CPU per chunk shows.
     { name: "openai→openai burst", reference: "openai→openai burst", targets: [...raw("openai", p.burst, "bench-burst"), via("openai", "bench-burst")] },
     { name: "anthropic→openai burst", reference: "openai→openai burst", targets: [via("anthropic", "bench-burst")] },
+    // The Responses API served by a Chat Completions upstream (its first request finds no
+    // /responses there, falls back and remembers): judged against the chat cases' CPU per chunk.
+    { name: "responses→openai", reference: "openai→openai", targets: [via("responses", "bench-paced")] },
+    { name: "responses→openai burst", reference: "openai→openai burst", targets: [via("responses", "bench-burst")] },
   ];
 }
 

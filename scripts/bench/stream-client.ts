@@ -20,6 +20,8 @@ export interface StreamSpec {
   marker: string;
   /** Content chunks each stream must deliver. */
   expectChunks: number;
+  /** Count markers only in SSE frames holding this text. */
+  countIn?: string;
   /** Connections opened per second (slow mode ramps up); 0 or absent = all at once. */
   rampPerSec?: number;
   timeoutMs: number;
@@ -157,6 +159,7 @@ function parse(st: StreamState, spec: StreamSpec, now: number): void {
 
 /** Books the content chunks of one write that arrived at `now`. */
 function seen(st: StreamState, spec: StreamSpec, text: string, now: number): void {
+  if (spec.countIn !== undefined) text = framesWith(text, spec.countIn);
   let n = 0;
   const epoch = performance.timeOrigin + now;
   for (let i = text.indexOf(spec.marker); i !== -1; i = text.indexOf(spec.marker, i + spec.marker.length)) {
@@ -170,6 +173,16 @@ function seen(st: StreamState, spec: StreamSpec, text: string, now: number): voi
   st.markers += n;
   if (n === 1) st.alone++;
   if (n > st.maxPerWrite) st.maxPerWrite = n;
+}
+
+/** The SSE frames of `text` that hold `needle` (one write holds whole frames: lmrelay writes a
+ *  frame per event). */
+function framesWith(text: string, needle: string): string {
+  if (!text.includes(needle)) return "";
+  return text
+    .split("\n\n")
+    .filter((f) => f.includes(needle))
+    .join("\n\n");
 }
 
 export async function runStreams(spec: StreamSpec, onAllOpen?: (open: number) => void): Promise<StreamStats> {
