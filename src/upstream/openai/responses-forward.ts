@@ -1,7 +1,7 @@
 import { GatewayError } from "../../core/errors";
 import { sseReads } from "../../core/sse";
 import type { ChatRequest, FinishReason, StreamEvent, Usage } from "../../core/types";
-import { bodyChunks, endpointOf, readJson, sendUpstream, type UpstreamEndpoint, upstreamError } from "../http";
+import { bodyChunks, DEFAULT_MAX_UPSTREAM_BODY_BYTES, endpointOf, failureFromThrown, readBoundedText, sendUpstream, type UpstreamEndpoint, upstreamError } from "../http";
 import type { ChatReply, Target, UpstreamCall } from "../types";
 import { errorFromPayload } from "./decode";
 
@@ -58,9 +58,21 @@ async function send(req: ChatRequest, call: UpstreamCall, route: ResponsesRoute,
   }
   if (req.stream && !(res.headers.get("content-type") ?? "").includes("application/json"))
     return { events: nativeStream(ep, res), headers: res.headers, raw: true };
-  const json = (await readJson(ep, res)) as Json;
+  let text: string;
+  try {
+    text = await readBoundedText(ep, res, ep.maxBodyBytes ?? DEFAULT_MAX_UPSTREAM_BODY_BYTES);
+  } catch (e) {
+    throw failureFromThrown(ep, e);
+  }
+  let json: Json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw upstreamError(ep, "upstream_error", `answered ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, { code: "bad_response" });
+  }
   if (json?.error && json.status !== "completed") throw errorFromPayload(ep, json.error);
-  const events: StreamEvent[] = [{ type: "raw", data: JSON.stringify(json), content: false, chars: 0 }, ...outputEvents(json)];
+  // The upstream's own bytes go to the client; the decoded events are for the bookkeeping.
+  const events: StreamEvent[] = [{ type: "raw", data: text, content: false, chars: 0 }, ...outputEvents(json)];
   return { events: fromArray(events), headers: res.headers, raw: true };
 }
 
