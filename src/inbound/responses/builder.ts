@@ -18,6 +18,8 @@ interface MessageItem {
   index: number;
   id: string;
   text: string;
+  /** The fields of its deltas before the text, built once (a delta is the hot path). */
+  deltaHead: string;
 }
 
 interface ReasoningItem {
@@ -111,12 +113,14 @@ export class ResponseBuilder {
     if (m?.kind !== "message") {
       this.closeCurrent();
       this.closeCalls();
-      m = this.current = { kind: "message", index: this.next++, id: this.newId("msg"), text: "" };
+      const id = this.newId("msg");
+      const index = this.next++;
+      m = this.current = { kind: "message", index, id, text: "", deltaHead: `"item_id":"${id}","output_index":${index},"content_index":0,"delta":` };
       this.emit("response.output_item.added", `"output_index":${m.index},"item":{"id":"${m.id}","type":"message","status":"in_progress","content":[],"role":"assistant"}`);
       this.emit("response.content_part.added", `"item_id":"${m.id}","output_index":${m.index},"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}`);
     }
     m.text += text;
-    this.emit("response.output_text.delta", `"item_id":"${m.id}","output_index":${m.index},"content_index":0,"delta":${j(text)},"logprobs":[]`);
+    this.emit("response.output_text.delta", `${m.deltaHead}${j(text)},"logprobs":[]`);
   }
 
   private reasoning(): ReasoningItem {

@@ -34,6 +34,15 @@ function tailOf(b: ResponseBuilder, completedAt: number): ResponseTail {
 
 const clock = () => Math.floor(Date.now() / 1000);
 
+const HEADS = new Map<string, string>();
+
+/** `event: <type>\ndata: {"type":"<type>","sequence_number":` — a handful of types, built once each. */
+function frameHead(type: string): string {
+  let head = HEADS.get(type);
+  if (head === undefined) HEADS.set(type, (head = `event: ${type}\ndata: {"type":"${type}","sequence_number":`));
+  return head;
+}
+
 export class ResponsesStreamEncoder implements StreamEncoder {
   private seq = 0;
   private out = "";
@@ -45,7 +54,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   }
 
   private frame(type: string, fields: string): void {
-    this.out += `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.seq++},${fields}}\n\n`;
+    this.out += `${frameHead(type)}${this.seq++},${fields}}\n\n`;
   }
 
   private begin(): void {
