@@ -147,6 +147,30 @@ describe("the store", () => {
   });
 });
 
+describe("namespace tools (Codex's multi_agent_v1)", () => {
+  const NAMESPACE = {
+    type: "namespace",
+    name: "multi_agent_v1",
+    description: "Sub-agents",
+    tools: [{ type: "function", name: "spawn_agent", description: "Start an agent", parameters: { type: "object", properties: { task: { type: "string" } }, required: ["task"] } }],
+  };
+
+  test.each(["anthropic", "gemini"] as const)("flattened for %s, the call comes back with its namespace, and goes back flattened", async (name) => {
+    toolThenAnswer(rig.fake(name), { id: "call_ns1", name: "multi_agent_v1__spawn_agent", arguments: { task: "lint" } }, "agent started", "Spawned.");
+    const first = await client.responses.create({ model: UPSTREAMS[name], input: "spawn a linter", tools: [NAMESPACE as never] });
+    const call = first.output.find((o) => o.type === "function_call") as ResponseFunctionToolCall & { namespace?: string };
+    expect([call.name, call.namespace, JSON.parse(call.arguments)]).toEqual(["spawn_agent", "multi_agent_v1", { task: "lint" }]);
+    const second = await client.responses.create({
+      model: UPSTREAMS[name],
+      tools: [NAMESPACE as never],
+      store: false,
+      input: [{ role: "user", content: "spawn a linter" }, { type: "function_call", call_id: call.call_id, name: "spawn_agent", namespace: "multi_agent_v1", arguments: call.arguments } as never, { type: "function_call_output", call_id: call.call_id, output: "agent started" }],
+    });
+    expect(second.output_text).toBe("Spawned.");
+    expect(JSON.stringify(answerRequests(rig.fake(name)).at(-1)!.body)).toContain("multi_agent_v1__spawn_agent");
+  });
+});
+
 describe("hosted tools", () => {
   test("an offered web_search is left out for a translated upstream and named in x-lmrelay-adjusted", async () => {
     const { data, response } = await client.responses
