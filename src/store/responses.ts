@@ -27,6 +27,7 @@ export class SqliteResponseStore {
   private readonly pending = new Map<string, StoredResponse>();
   private retry: ReturnType<typeof setTimeout> | undefined;
   private purger: ReturnType<typeof setInterval> | undefined;
+  private firstPurge: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -35,6 +36,9 @@ export class SqliteResponseStore {
     private readonly onError: (err: unknown) => void = () => {},
     purgeIntervalMs = 3_600_000,
   ) {
+    // First pass shortly after start (off the start-up path), then hourly.
+    this.firstPurge = setTimeout(() => this.purge(), 5_000);
+    this.firstPurge.unref?.();
     this.purger = setInterval(() => this.purge(), purgeIntervalMs);
     this.purger.unref?.();
   }
@@ -139,8 +143,9 @@ export class SqliteResponseStore {
 
   close(): void {
     clearInterval(this.purger);
+    clearTimeout(this.firstPurge);
     clearTimeout(this.retry);
-    this.purger = this.retry = undefined;
+    this.purger = this.retry = this.firstPurge = undefined;
     this.flush();
   }
 }

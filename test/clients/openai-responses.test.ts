@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import type { ResponseFunctionToolCall, ResponseInputItem } from "openai/resources/responses/responses";
+import { thoughtSignatures } from "../../src/upstream/gemini/signatures";
+import { FAKE_THOUGHT_SIGNATURE } from "../fakes/gemini";
 import { answerRequests, OTHER_KEY, RESPONSES_KEY, type ResponsesRig, startResponsesRig, toolThenAnswer, UPSTREAMS, type UpstreamName } from "./responses-rig";
 
 // The `openai` SDK's Responses API, unmodified, through lmrelay to every kind of upstream:
@@ -168,6 +170,40 @@ describe("namespace tools (Codex's multi_agent_v1)", () => {
     });
     expect(second.output_text).toBe("Spawned.");
     expect(JSON.stringify(answerRequests(rig.fake(name)).at(-1)!.body)).toContain("multi_agent_v1__spawn_agent");
+  });
+});
+
+describe("reasoning round trip", () => {
+  test("Anthropic thinking streams as a reasoning summary; sent back, it reaches Anthropic signed and no one else", async () => {
+    rig.anthropic.reply({ thinking: "Let me weigh this.", text: "Forty-two." });
+    const stream = client.responses.stream({ model: UPSTREAMS.anthropic, input: "Meaning of life?", reasoning: { effort: "high", summary: "auto" }, max_output_tokens: 4000, store: false });
+    const types = new Set<string>();
+    for await (const ev of stream) types.add(ev.type);
+    const final = await stream.finalResponse();
+    expect(types.has("response.reasoning_summary_text.delta")).toBe(true);
+    expect(types.has("response.reasoning_summary_part.added")).toBe(true);
+    const reasoning = final.output[0]!;
+    expect(reasoning).toMatchObject({ type: "reasoning", summary: [{ type: "summary_text", text: "Let me weigh this." }] });
+    const history = [{ role: "user" as const, content: "Meaning of life?" }, ...final.output, { role: "user" as const, content: "Why?" }] as never[];
+    await client.responses.create({ model: UPSTREAMS.anthropic, input: history, reasoning: { effort: "high" }, max_output_tokens: 4000, store: false });
+    const sent = answerRequests(rig.anthropic).at(-1)!.body.messages;
+    expect(sent[1].content[0]).toMatchObject({ type: "thinking", thinking: "Let me weigh this.", signature: expect.stringMatching(/^sig_/) });
+    // To another provider the same history goes without the thinking.
+    await client.responses.create({ model: UPSTREAMS.ollama, input: history, store: false });
+    expect(JSON.stringify(answerRequests(rig.ollama).at(-1)!.body)).not.toContain("Let me weigh this.");
+  });
+
+  test("a Gemini thought signature rides in the envelope and comes back even when lmrelay's cache has forgotten it", async () => {
+    toolThenAnswer(rig.gemini, { id: "ignored", name: "weather", arguments: { city: "Paris" } }, RESULT, FINAL);
+    const first = await client.responses.create({ model: UPSTREAMS.gemini, input: "Weather in Paris?", tools: [WEATHER_TOOL], store: false });
+    expect(first.output.map((o) => o.type)).toEqual(["reasoning", "function_call"]);
+    const call = first.output[1] as ResponseFunctionToolCall;
+    // As after a restart: the adapter's own memory of signatures is empty.
+    (thoughtSignatures as unknown as { byId: Map<string, string> }).byId.clear();
+    const second = await client.responses.create({ model: UPSTREAMS.gemini, tools: [WEATHER_TOOL], store: false, input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, { type: "function_call_output", call_id: call.call_id, output: RESULT }] as never[] });
+    expect(second.output_text).toBe(FINAL);
+    const model = answerRequests(rig.gemini).at(-1)!.body.contents.find((c: { role: string }) => c.role === "model");
+    expect(model.parts[0]).toMatchObject({ functionCall: { name: "weather" }, thoughtSignature: FAKE_THOUGHT_SIGNATURE });
   });
 });
 
