@@ -134,6 +134,10 @@ export interface ChatRequest {
   /** The client's request as received (its text and parsed body), for an upstream adapter that can
    *  take this wire format as it is (`UpstreamAdapter.forward`). Set by the inbound codec. */
   original?: OriginalRequest;
+  /** What the inbound codec left out because the request is translated (a Responses request's
+   *  hosted tools, say): joined into `x-lmrelay-adjusted` and the audit row unless the answer is
+   *  forwarded as it is. */
+  adjusted?: string[];
 }
 
 /** A client's request body as it arrived, in its own wire format. */

@@ -59,7 +59,9 @@ export async function openChat(req: ChatRequest, target: Target, signal: AbortSi
   // Reasoning the client handed back goes only to the provider that produced it.
   const own = withoutForeignReasoning(req, target.provider.id);
   const reply = await (adapter.forward?.(own, call) ?? adapter.chat(own.model === target.model ? own : { ...own, model: target.model }, call));
-  const changes = adjusted ? [adjusted, ...(reply.adjusted ?? [])] : reply.adjusted;
+  // What the inbound codec left out counts only where the request was translated.
+  const inbound = reply.raw === true ? undefined : req.adjusted;
+  const changes = adjusted || inbound?.length ? [...(adjusted ? [adjusted] : []), ...(inbound ?? []), ...(reply.adjusted ?? [])] : reply.adjusted;
   const it = reply.events[Symbol.asyncIterator]();
   const first: StreamEvent[] = [];
   const raw = reply.raw === true;

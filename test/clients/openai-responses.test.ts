@@ -215,6 +215,9 @@ describe("hosted tools", () => {
     expect(data.status).toBe("completed");
     expect(response.headers.get("x-lmrelay-adjusted")).toContain("tools.web_search dropped (hosted tool)");
     expect(answerRequests(rig.anthropic).at(-1)!.body.tools.map((t: { name: string }) => t.name)).toEqual(["weather"]);
+    rig.gw.runtime.audit.flush();
+    const row = rig.gw.runtime.db.$client.query("SELECT adjusted FROM requests WHERE request_id = ?").get(response.headers.get("x-request-id")) as { adjusted: string };
+    expect(row.adjusted).toContain("tools.web_search dropped (hosted tool)");
   });
 
   test("a tool_choice forcing a hosted tool is a 400 naming it", async () => {
@@ -224,11 +227,13 @@ describe("hosted tools", () => {
   });
 
   test("the native upstream gets hosted tools as they are", async () => {
-    await client.responses.create({ model: UPSTREAMS.native, input: "hi", tools: [{ type: "web_search" }] });
+    const { response } = await client.responses.create({ model: UPSTREAMS.native, input: "hi", tools: [{ type: "web_search" }] }).withResponse();
+    expect(response.headers.get("x-lmrelay-adjusted")).toBeNull();
     const sent = answerRequests(rig.native).at(-1)!;
     expect(sent.path).toBe("/v1/responses");
     expect(sent.body.tools).toEqual([{ type: "web_search" }]);
     expect(sent.body.model).toBe("gpt-5");
+    // Nothing was left out on the way to a native upstream: nothing is named.
   });
 });
 

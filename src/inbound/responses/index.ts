@@ -23,7 +23,6 @@ import { buildResponse, ResponsesStreamEncoder } from "./stream";
 const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
 /** A comment every 15 s of silence: Codex gives up on a stream idle for 300 s, proxies sooner. */
 export const KEEP_ALIVE = { ms: 15_000, comment: ": keep-alive\n\n" };
-const ADJUSTED = "x-lmrelay-adjusted";
 /** A previous_response_id chain longer than this is cut (a loop cannot be built, ids are random). */
 const MAX_CHAIN = 10_000;
 
@@ -82,11 +81,10 @@ async function relay(request: Request, ctx: RequestContext, deps: InboundDeps): 
       }
     : undefined;
 
+  // Hosted tools and foreign items left out: named (header, audit row) where the answer is translated.
+  if (adjusted.length > 0) req.adjusted = adjusted;
   const outcome = await deps.gateway.chat(req, ctx);
-  const extra = { ...outcome.headers };
-  // Hosted tools and foreign items were left out only where the answer was translated.
-  if (!outcome.passthrough && adjusted.length > 0) extra[ADJUSTED] = extra[ADJUSTED] ? `${extra[ADJUSTED]}; ${adjusted.join("; ")}` : adjusted.join("; ");
-  const headers = relayHeaders(ctx.requestId, extra);
+  const headers = relayHeaders(ctx.requestId, outcome.headers);
   if (req.stream) {
     const encoder = outcome.passthrough ? new NativeStreamEncoder(head, save) : new ResponsesStreamEncoder({ head, names, provider: outcome.provider, onFinished: save });
     return new Response(streamBody(outcome.events, encoder, toGatewayError, KEEP_ALIVE), { headers: { ...headers, ...SSE_HEADERS } });
