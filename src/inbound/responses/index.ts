@@ -2,7 +2,7 @@ import type { Elysia } from "elysia";
 import { lmrelayError, toGatewayError } from "../../core/errors";
 import { SettledAnswer } from "../../core/fold";
 import type { StreamEvent } from "../../core/types";
-import type { RequestContext } from "../../router/types";
+import type { RequestContext } from "../../core/gateway";
 import { readJsonBodyText, jsonResponse, relayHeaders, streamBody } from "../http";
 import type { Json } from "../openai/check";
 import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";
@@ -86,11 +86,11 @@ async function relay(request: Request, ctx: RequestContext, deps: InboundDeps): 
   const outcome = await deps.gateway.chat(req, ctx);
   const headers = relayHeaders(ctx.requestId, outcome.headers);
   if (req.stream) {
-    const encoder = outcome.passthrough ? new NativeStreamEncoder(head, save) : new ResponsesStreamEncoder({ head, names, provider: outcome.provider, onFinished: save });
+    const encoder = outcome.raw ? new NativeStreamEncoder(head, save) : new ResponsesStreamEncoder({ head, names, provider: outcome.provider, onFinished: save });
     return new Response(streamBody(outcome.events, encoder, toGatewayError, KEEP_ALIVE), { headers: { ...headers, ...SSE_HEADERS } });
   }
   const events = await collect(outcome.events);
-  if (outcome.passthrough) {
+  if (outcome.raw) {
     const raw = events.find((e) => e.type === "raw");
     const body = raw && raw.type === "raw" ? (typeof raw.data === "string" ? raw.data : new TextDecoder().decode(raw.data)) : "{}";
     if (save) {

@@ -84,10 +84,13 @@ export const openaiRoutes: OpenAIWireRoutes = {
   modelsUrl: (p) => modelsUrlFor(p.baseUrl, presetFor(p.type)?.modelsPath),
 };
 
-/** Plain OpenAI wire: also takes an OpenAI client's request as it is (same-format passthrough). */
+const openaiWire = createOpenAIWireAdapter("openai", openaiRoutes);
+
+/** Plain OpenAI wire: also takes an OpenAI client's request as it is (same-format passthrough), and
+ *  a Responses client's at `/responses` (responses-forward.ts). */
 export const openaiAdapter: UpstreamAdapter = {
-  ...createOpenAIWireAdapter("openai", openaiRoutes),
-  forward: (req, call) => forwardChat(req, call, quirksOf(call.target.provider)),
+  ...openaiWire,
+  forward: (req, call) => (req.original?.protocol === "responses" ? openaiWire.forward!(req, call) : forwardChat(req, call, quirksOf(call.target.provider))),
 };
 
 export function quirksOf(provider: ResolvedProvider): OpenAIQuirks {
