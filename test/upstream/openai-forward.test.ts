@@ -6,6 +6,7 @@ import type { ChatRequest } from "../../src/core/types";
 import { keepOriginal } from "../../src/inbound/openai/raw";
 import { quirksOf } from "../../src/upstream/openai/adapter";
 import { forwardBody, topLevelSpans } from "../../src/upstream/openai/forward";
+import { azureAdapter } from "../../src/upstream/azure";
 import { adapterFor } from "../../src/upstream/registry";
 import { requests } from "../../src/store/schema";
 import { startGateway, type TestGateway } from "../helpers/gateway";
@@ -156,8 +157,10 @@ describe("forwardBody", () => {
   const forward = (text: string, id = "oa", model = "m") => {
     const req = { model: "x", system: [], messages: [], stream: false } as ChatRequest;
     keepOriginal(req, text, JSON.parse(text));
-    // Only an adapter with `forward` takes a request as it is (Azure's routes and auth differ).
-    if (!adapterFor(provider(id).type)?.forward) return undefined;
+    // Only the plain OpenAI-wire adapter takes a Chat Completions request as it is (Azure's routes and
+    // auth differ: its `forward` takes Responses requests only, test/upstream/responses-forward.test.ts).
+    const adapter = adapterFor(provider(id).type);
+    if (!adapter?.forward || adapter === azureAdapter) return undefined;
     return forwardBody(req, provider(id), quirksOf(provider(id)), model)?.text;
   };
 

@@ -56,6 +56,9 @@ describe("forward", () => {
   test("goes only for a Responses original to openai/azure providers", () => {
     const p = providerOf({ type: "openai", baseUrl: `${native.url}/v1`, keys: [KEY] });
     expect(openaiAdapter.forward!(chatRequest(), callTo(p, "gpt-5"))).toBeUndefined();
+    const az = providerOf({ type: "azure", baseUrl: azure.url, keys: ["az-key"] }, "az");
+    const chatOriginal = { ...chatRequest(), original: { protocol: "openai" as const, text: '{"model":"m","messages":[]}', body: { model: "m", messages: [] } } };
+    expect(azureAdapter.forward!(chatOriginal, callTo(az, "gpt-5"))).toBeUndefined();
     const compat = providerOf({ type: "openai-compatible", baseUrl: `${native.url}/v1`, keys: [KEY] });
     expect(openaiAdapter.forward!(responsesRequest({ model: "x", input: "hi" }), callTo(compat, "gpt-5"))).toBeUndefined();
   });
