@@ -33,4 +33,7 @@ export default defineConfig({
     maxAttempts: 4,
     timeoutMs: 120_000,
   },
+
+  // OpenTelemetry traces to your collector, when its address is set (README "Traces").
+  telemetry: env.has("OTEL_EXPORTER_OTLP_ENDPOINT") ? { otlp: { endpoint: env("OTEL_EXPORTER_OTLP_ENDPOINT") } } : undefined,
 });

@@ -16,6 +16,7 @@ import { gcAndSweep, heapStats } from "bun:jsc";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { LmrelayConfig } from "../../src/config/define";
 import { resolveConfig } from "../../src/config/resolve";
 import { createLogger } from "../../src/log/logger";
 import { buildApp } from "../../src/server/app";
@@ -117,7 +118,7 @@ export interface AllocProfile {
   top: { type: string; cells: number }[];
 }
 
-export async function runInproc(o: { rounds: number; requests: number; only?: string; alloc?: AllocProfile[] }): Promise<InprocResult[]> {
+export async function runInproc(o: { rounds: number; requests: number; only?: string; alloc?: AllocProfile[]; telemetry?: LmrelayConfig["telemetry"] }): Promise<InprocResult[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "lmrelay-inproc-"));
   const config = resolveConfig(
     {
@@ -131,6 +132,7 @@ export async function runInproc(o: { rounds: number; requests: number; only?: st
       clients: { bench: { key: CLIENT_KEY, models: ["bench", "bench-*", "fast/*", "spare/*"] } },
       routing: { strategy: "health", keyRotation: "round-robin", maxAttempts: 3, timeoutMs: 120_000 },
       health: { probeIntervalMs: 30_000, failureThreshold: 3, cooldownMs: 60_000 },
+      telemetry: o.telemetry,
     },
     path.join(dir, "lmrelay.config.ts"),
   );
@@ -140,7 +142,7 @@ export async function runInproc(o: { rounds: number; requests: number; only?: st
   globalThis.fetch = fakeUpstream as typeof fetch;
   const runtime = new Runtime(config, log);
   try {
-    await runtime.catalog.load(runtime.config, { wait: true });
+    await Promise.all([runtime.catalog.load(runtime.config, { wait: true }), runtime.telemetry.configure(runtime.config)]);
     const app = buildApp(runtime, log);
     const results: InprocResult[] = [];
     for (const c of CASES.filter((x) => !o.only || x.name === o.only)) {

@@ -182,6 +182,23 @@ export interface LmrelayConfig {
     /** Stored responses older than this many days are deleted (default 30). */
     retentionDays?: number;
   };
+  /** OpenTelemetry traces over OTLP/HTTP (SPEC §9); off when absent. */
+  telemetry?: {
+    otlp: {
+      /** Collector base URL, e.g. "http://127.0.0.1:4318"; spans go to `{endpoint}/v1/traces`. */
+      endpoint: string;
+      /** Sent with every export (e.g. a vendor's API key). */
+      headers?: Record<string, string>;
+      /** Default "http/protobuf". */
+      protocol?: "http/protobuf" | "http/json";
+    };
+    /** Share of new traces recorded, 0–1 (default 1); an incoming sampled `traceparent` is followed. */
+    sampleRatio?: number;
+    /** Record message content (redacted like audit bodies) on request spans (default false). */
+    captureContent?: boolean;
+    /** `service.name` of the spans (default "lmrelay"). */
+    serviceName?: string;
+  };
   providers: Record<string, ProviderConfig>;
   models?: Record<string, AliasConfig>;
   clients?: Record<string, ClientConfig>;

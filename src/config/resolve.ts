@@ -119,6 +119,17 @@ export interface ResolvedConfig {
     route?: (req: RouteRequest, candidates: RouteCandidate[]) => RouteCandidate[] | Promise<RouteCandidate[]>;
   };
   health: { probeIntervalMs: number; failureThreshold: number; cooldownMs: number; firstByteTimeoutMs: number };
+  /** OpenTelemetry export; undefined = off. */
+  telemetry?: ResolvedTelemetry;
+}
+
+export interface ResolvedTelemetry {
+  endpoint: string;
+  headers: Record<string, string>;
+  protocol: "http/protobuf" | "http/json";
+  sampleRatio: number;
+  captureContent: boolean;
+  serviceName: string;
 }
 
 export class ConfigError extends Error {
@@ -316,6 +327,14 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       failureThreshold: cfg.health?.failureThreshold ?? DEFAULTS.failureThreshold,
       cooldownMs: cfg.health?.cooldownMs ?? DEFAULTS.cooldownMs,
       firstByteTimeoutMs: cfg.health?.firstByteTimeoutMs ?? DEFAULTS.firstByteTimeoutMs,
+    },
+    telemetry: cfg.telemetry && {
+      endpoint: cfg.telemetry.otlp.endpoint,
+      headers: cfg.telemetry.otlp.headers ?? {},
+      protocol: cfg.telemetry.otlp.protocol ?? "http/protobuf",
+      sampleRatio: cfg.telemetry.sampleRatio ?? 1,
+      captureContent: cfg.telemetry.captureContent ?? false,
+      serviceName: cfg.telemetry.serviceName ?? "lmrelay",
     },
   };
 }

@@ -185,6 +185,24 @@ export const ConfigSchema = T.Object(
       ),
     ),
     responses: T.Optional(T.Object({ retentionDays: T.Optional(T.Number({ exclusiveMinimum: 0 })) }, { additionalProperties: false })),
+    telemetry: T.Optional(
+      T.Object(
+        {
+          otlp: T.Object(
+            {
+              endpoint: T.String({ pattern: "^https?://" }),
+              headers: T.Optional(T.Record(T.String(), T.String())),
+              protocol: T.Optional(T.Union([T.Literal("http/protobuf"), T.Literal("http/json")])),
+            },
+            { additionalProperties: false },
+          ),
+          sampleRatio: T.Optional(T.Number({ minimum: 0, maximum: 1 })),
+          captureContent: T.Optional(T.Boolean()),
+          serviceName: T.Optional(T.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     providers: T.Record(T.String({ pattern: "^[A-Za-z0-9_.-]+$" }), ProviderSchema),
     models: T.Optional(T.Record(T.String({ minLength: 1 }), AliasSchema)),
     clients: T.Optional(T.Record(T.String({ minLength: 1 }), ClientSchema)),

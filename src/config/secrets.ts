@@ -25,6 +25,8 @@ export function configSecrets(config: ResolvedConfig): readonly string[] {
     const password = url ? urlPassword(url) : undefined;
     if (password) all.add(password);
   }
+  // A trace collector's credentials (`telemetry.otlp.headers`), whatever the header is called.
+  for (const value of Object.values(config.telemetry?.headers ?? {})) all.add(value.replace(/^(Bearer|Basic|Api-Token)\s+/i, ""));
   secrets = [...all].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
   cache.set(config, secrets);
   return secrets;

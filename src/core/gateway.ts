@@ -1,3 +1,4 @@
+import type { RequestTrace } from "./trace";
 import type { ChatRequest, EmbedRequest, EmbedResponse, ModelInfo, Protocol, StreamEvent } from "./types";
 
 // The contract between the inbound routes and the router: what a route knows of its request, and
@@ -27,6 +28,8 @@ export interface RequestContext {
   client?: RequestClient;
   /** Set once the request's audit row is queued, so it is written exactly once. */
   audited?: boolean;
+  /** The request's trace when telemetry is on and the request is sampled. */
+  trace?: RequestTrace;
 }
 
 export interface ChatOutcome {

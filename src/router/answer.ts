@@ -1,7 +1,7 @@
 import { type GatewayError, lmrelayError, toGatewayError } from "../core/errors";
 import { SettledAnswer } from "../core/fold";
 import { withoutForeignReasoning } from "../core/reasoning";
-import type { ChatRequest, StreamEvent, Usage } from "../core/types";
+import type { ChatRequest, FinishReason, StreamEvent, Usage } from "../core/types";
 import { adapterFor } from "../upstream/registry";
 import type { Target, UpstreamCall } from "../upstream/types";
 import { clientClosed } from "./attempts";
@@ -83,6 +83,8 @@ export interface AnswerState {
   /** ms from the request's arrival to the first token. */
   ttftMs?: number;
   usage?: Usage;
+  /** How the answer ended, when the upstream said. */
+  finishReason?: FinishReason;
   outputChars: number;
   error?: GatewayError;
   completed: boolean;
@@ -120,6 +122,9 @@ function note(state: AnswerState, ev: StreamEvent, receivedAt: number): void {
       break;
     case "usage":
       state.usage = ev.usage;
+      break;
+    case "finish":
+      state.finishReason = ev.reason;
       break;
     case "error":
       state.error = ev.error;

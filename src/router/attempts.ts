@@ -11,6 +11,7 @@ import type { KeyLease, KeyPool } from "./keypool";
 import { IdleWatch } from "./idle";
 import { admitSharedKey } from "./sharedkeys";
 import type { PlannedCandidate } from "./plan";
+import type { RequestTrace } from "../core/trace";
 
 // Step five, the attempt loop: walk the ordered candidates and, for each, its usable keys in pool
 // order, until one answers, the error is the client's own, `maxAttempts` is spent or the deadline
@@ -36,6 +37,8 @@ export interface AttemptEnv {
   capabilities?: CapabilityBook;
   /** Several nodes (`cluster`): upstream keys' rpm/tpm counted across all of them. */
   shared?: SharedLimits;
+  /** The request's trace: a span per attempt (telemetry on). */
+  trace?: RequestTrace;
 }
 
 export interface AttemptSuccess<T> {
@@ -116,7 +119,8 @@ export async function runAttempts<T>(
         lease = admitted.lease;
       }
       attempts++;
-      const target: Target = { provider, key, model };
+      const span = env.trace?.attempt(provider.id, provider.type, model, key?.fingerprint);
+      const target: Target = span ? { provider, key, model, traceparent: span.traceparent } : { provider, key, model };
       const attempt = new AbortController();
       current = attempt;
       if (clientSignal.aborted) attempt.abort(clientSignal.reason);
@@ -159,6 +163,7 @@ export async function runAttempts<T>(
           error: err.message,
           reason: err.code === "first_byte_timeout" ? "first_byte_timeout" : policy.capability ? capabilitySkipReason(policy.capability) : policy.cls,
         });
+        span?.end(records[records.length - 1]!);
         lastError = err;
         switch (policy.action) {
           case "fail":

@@ -27,6 +27,7 @@ import { routeCandidates, type RoutePlan } from "./pipeline";
 import { isFree } from "./plan";
 import { StrategyState } from "./strategy";
 import { type ChatOutcome, type EmbedOutcome, type Gateway, type TokenCount } from "../core/gateway";
+import type { RequestTracer, TracedOperation } from "../core/trace";
 import { routeRequestOf } from "./userroute";
 
 // The router's front door: resolve the model, admit the client, plan and order the candidates,
@@ -47,6 +48,8 @@ export interface GatewayDeps {
   node?: string;
   /** Several nodes (`cluster`): upstream keys' rpm/tpm held across all of them. */
   shared?: SharedLimits;
+  /** Traces (SPEC §9): a span per request and per attempt when telemetry is on. */
+  tracer?: RequestTracer;
 }
 
 /** What planning one request needs to know (`plan()`). */
@@ -98,6 +101,7 @@ export class RelayGateway implements Gateway {
   async chat(req: ChatRequest, ctx: ClientContext): Promise<ChatOutcome> {
     const config = this.deps.config();
     this.adoptConfig(config);
+    if (this.deps.tracer) this.beginTrace(ctx, config, req.legacyCompletion ? "text_completion" : "chat", req.model, req.stream, () => ({ system: req.system, messages: req.messages }));
     const promptTokens = estimatePromptTokens(req);
     const needs = requestNeeds(req);
     const { plan, limitHeaders } = await this.plan({
@@ -182,6 +186,7 @@ export class RelayGateway implements Gateway {
           error: state.completed ? undefined : state.error?.message,
           attempts: records,
           adjusted,
+          finishReason: state.finishReason,
         });
       },
     };
@@ -204,6 +209,7 @@ export class RelayGateway implements Gateway {
   async embed(req: EmbedRequest, ctx: ClientContext): Promise<EmbedOutcome> {
     const config = this.deps.config();
     this.adoptConfig(config);
+    if (this.deps.tracer) this.beginTrace(ctx, config, "embeddings", req.model, false, () => req.input);
     const promptTokens = req.input.reduce((n, s) => n + estimateTextTokens(s), 0);
     const { plan, limitHeaders } = await this.plan({
       ctx,
@@ -273,8 +279,25 @@ export class RelayGateway implements Gateway {
     }
   }
 
+  private beginTrace(ctx: ClientContext, config: ResolvedConfig, operation: TracedOperation, model: string, stream: boolean, content: () => unknown): void {
+    ctx.trace = this.deps.tracer!.begin({
+      operation,
+      model,
+      alias: config.aliases.has(model),
+      protocol: ctx.protocol,
+      endpoint: ctx.endpoint,
+      requestId: ctx.requestId,
+      client: ctx.client?.id,
+      stream,
+      headers: ctx.headers,
+      startMs: ctx.receivedAtMs,
+      content,
+    });
+  }
+
   private env(config: ResolvedConfig, ctx: ClientContext, plan: RoutePlan, promptTokens: number, firstByteMs: AttemptEnv["firstByteMs"]): AttemptEnv {
     return {
+      trace: ctx.trace,
       config,
       health: this.health,
       pool: this.pool,
@@ -344,6 +367,7 @@ export class RelayGateway implements Gateway {
       attempts: AttemptRecord[];
       /** `x-lmrelay-adjusted` of the answer. */
       adjusted?: string;
+      finishReason?: string;
     },
   ): void {
     const row: RequestRow = {
@@ -373,6 +397,18 @@ export class RelayGateway implements Gateway {
     if (this.deps.node !== undefined) row.node = this.deps.node;
     ctx.audited = true;
     this.deps.governance?.settle(ctx, row, r.attempts);
+    ctx.trace?.end({
+      status: r.status,
+      provider: r.provider,
+      providerType: r.provider === undefined ? undefined : this.deps.config().providers.get(r.provider)?.type,
+      responseModel: r.model,
+      inputTokens: r.usage?.inputTokens,
+      outputTokens: r.usage?.outputTokens,
+      finishReason: r.finishReason,
+      costUsd: row.costUsd,
+      error: r.error,
+      attempts: r.attempts,
+    });
     this.deps.audit?.push(row);
     this.deps.log.info("request", {
       requestId: ctx.requestId,

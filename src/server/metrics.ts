@@ -267,6 +267,7 @@ export interface GaugeSources {
   cluster?: { up: boolean };
   /** Shared audit store (`storage.postgres`): whether it answers, and rows waiting in the spool. */
   postgres?: { up: boolean; pending: number };
+  telemetry: { stats(): { exported: number; dropped: number; queued: number } };
 }
 
 export function registerRuntimeGauges(metrics: Metrics, rt: GaugeSources): void {
@@ -292,6 +293,19 @@ export function registerRuntimeGauges(metrics: Metrics, rt: GaugeSources): void 
     ],
     "counter",
   );
+  metrics.gauge(
+    "lmrelay_trace_spans_total",
+    "Trace spans by fate: exported to the OTLP endpoint, or dropped (queue full, export failed).",
+    () => {
+      const s = rt.telemetry.stats();
+      return [
+        { labels: { outcome: "exported" }, value: s.exported },
+        { labels: { outcome: "dropped" }, value: s.dropped },
+      ];
+    },
+    "counter",
+  );
+  metrics.gauge("lmrelay_trace_queue_depth", "Trace spans waiting to be exported.", () => rt.telemetry.stats().queued);
 }
 
 /** Only on a node of several (SPEC §8): which node this is, and whether its engines answer. */

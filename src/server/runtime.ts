@@ -16,6 +16,7 @@ import { DatabaseFileWatch } from "../store/watch";
 import { clientSpend } from "../store/spend";
 import { SqliteResponseStore } from "../store/responses";
 import { buildApp } from "./app";
+import { Telemetry } from "../telemetry";
 import { Metrics, registerRuntimeGauges } from "./metrics";
 
 /** Longest a budget's first request of a period waits for PostgreSQL's spend. */
@@ -42,6 +43,8 @@ export class Runtime {
   readonly gateway: RelayGateway;
   readonly metrics = new Metrics();
   readonly governance: Governance;
+  /** OpenTelemetry traces; idle (nothing loaded) while the config has no `telemetry`. */
+  readonly telemetry: Telemetry;
   /** Routing health: learned from every attempt and probe, persisted, carried over on reload. */
   readonly health: HealthTracker;
   private readonly healthStore: HealthStore;
@@ -107,7 +110,8 @@ export class Runtime {
     this.healthStore = new HealthStore(this.db, this.health, log);
     this.healthStore.load();
     this.prober = new Prober(this.health, () => this.config, listProviderModels, log);
-    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node, shared: this.cluster?.limits });
+    this.telemetry = new Telemetry(log);
+    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node, shared: this.cluster?.limits, tracer: this.telemetry });
     this.retention = new AuditRetention(this.audit, () => this.config.audit.retainDays, log);
     this.responses = new SqliteResponseStore(this.db, () => this.config.responses.retentionDays, (err) =>
       log.error("responses store write failed; kept in memory and retried", { error: (err as Error).message }),
@@ -134,7 +138,7 @@ export class Runtime {
       this.postgresStorage = openPostgresStorage(this.config.postgres, this.config.storagePath, this.log);
     }
     const shipping = this.postgresStorage?.shipper.start();
-    await Promise.all([this.catalog.load(this.config, { wait: true }), this.cluster?.start(), shipping && Promise.race([shipping, Bun.sleep(2000)])]);
+    await Promise.all([this.catalog.load(this.config, { wait: true }), this.cluster?.start(), this.telemetry.configure(this.config), shipping && Promise.race([shipping, Bun.sleep(2000)])]);
     this.healthStore.start();
     this.prober.start();
     const app = buildApp(this, this.log);
@@ -154,7 +158,7 @@ export class Runtime {
     this.config = next;
     this.gateway.adoptConfig(next);
     this.prober.reschedule();
-    await this.catalog.load(next);
+    await Promise.all([this.catalog.load(next), this.telemetry.configure(next)]);
   }
 
   async stop(opts: { drainMs?: number } = {}): Promise<void> {
@@ -173,6 +177,7 @@ export class Runtime {
     this.healthStore.stop();
     this.retention.stop();
     this.responses.close();
+    await this.telemetry.shutdown();
     this.audit.close();
     // Rows written at shutdown get a last chance to reach PostgreSQL; the rest wait in the spool.
     await this.postgresStorage?.stop(3000);

@@ -16,13 +16,15 @@ export interface UpstreamEndpoint {
   maxBodyBytes?: number;
   /** Touched on every body read (`bodyChunks`), whatever the bytes were. */
   reads?: ReadWatch;
+  /** Sent as the `traceparent` header of every request to this endpoint (telemetry on). */
+  traceparent?: string;
 }
 
 export const DEFAULT_MAX_UPSTREAM_BODY_BYTES = 128 * 1024 * 1024;
 
 export function endpointOf(call: UpstreamCall): UpstreamEndpoint {
-  const { provider, key } = call.target;
-  return { providerId: provider.id, secret: key?.secret, signal: call.signal, maxBodyBytes: provider.maxBodyBytes, reads: call.reads };
+  const { provider, key, traceparent } = call.target;
+  return { providerId: provider.id, secret: key?.secret, signal: call.signal, maxBodyBytes: provider.maxBodyBytes, reads: call.reads, traceparent };
 }
 
 /** What an error body said, whatever envelope it came in. */
@@ -55,13 +57,19 @@ export interface SendOptions {
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 
+/** The request's headers plus the attempt's trace context (a configured `traceparent` header loses:
+ *  the trace must name this attempt). */
+function withTraceparent(headers: Record<string, string> | undefined, traceparent: string): Record<string, string> {
+  return { ...headers, traceparent };
+}
+
 /** Sends a request; resolves only with a 2xx response, otherwise throws a GatewayError. */
 export async function sendUpstream(ep: UpstreamEndpoint, url: string, opts: SendOptions = {}): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, {
       method: opts.method ?? (opts.body === undefined ? "GET" : "POST"),
-      headers: opts.headers,
+      headers: ep.traceparent ? withTraceparent(opts.headers, ep.traceparent) : opts.headers,
       body: opts.body,
       signal: ep.signal,
       // A redirect would resend the key to wherever the upstream points.

@@ -7,6 +7,8 @@ export interface Target {
   key?: ResolvedKey;
   /** Model name as the upstream knows it. */
   model: string;
+  /** W3C trace context of this attempt, sent upstream as `traceparent` (telemetry on). */
+  traceparent?: string;
 }
 
 export interface UpstreamCall {

@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { SPAN_KIND, startOtlpFake } from "../fakes/otlp";
 import { binaryInEmptyDir, listeningUrl } from "../helpers/binary";
 
 // Issue 2, point 3: the compiled binary, copied alone into an empty folder beside a TypeScript
@@ -96,5 +97,40 @@ test("serve answers an OpenAI request through the echo provider; its audit write
     expect(db.query("select request_id, provider, status from requests").all()).toEqual([{ request_id: "from-the-binary", provider: "echo", status: 200 }]);
   } finally {
     db.close();
+  }
+}, 30_000);
+
+test("the binary exports traces over OTLP (the OpenTelemetry packages are bundled in)", async () => {
+  const collector = startOtlpFake();
+  const file = path.join(dir, "traced.config.ts");
+  writeFileSync(
+    file,
+    `import { defineConfig, env } from "lmrelay";
+export default defineConfig({
+  server: { port: 0 },
+  storage: { path: "traced.db" },
+  providers: { echo: { type: "echo", models: ["echo-1"] } },
+  telemetry: { otlp: { endpoint: env("OTLP_ENDPOINT") } },
+});
+`,
+  );
+  const proc = Bun.spawn([binary, "serve", "--config", file], { cwd: dir, env: { PATH: "/usr/bin:/bin", OTLP_ENDPOINT: collector.url }, stdout: "pipe", stderr: "pipe" });
+  try {
+    const { url } = await listeningUrl(proc.stdout);
+    expect(url).toBeDefined();
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: "00-aaaabbbbccccddddeeeeffff00001111-1234567890abcdef-01" },
+      body: JSON.stringify({ model: "echo/echo-1", messages: [{ role: "user", content: "traced" }] }),
+    });
+    expect(res.status).toBe(200);
+    const spans = await collector.waitFor(2, 10_000);
+    const server = spans.find((s) => s.kind === SPAN_KIND.SERVER);
+    expect(server?.traceId).toBe("aaaabbbbccccddddeeeeffff00001111");
+    expect(server?.attributes["gen_ai.request.model"]).toBe("echo/echo-1");
+  } finally {
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    collector.stop();
   }
 }, 30_000);
