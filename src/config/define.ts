@@ -72,7 +72,22 @@ export interface ProviderConfig {
   apiVersion?: string;
 }
 
-export type AliasConfig = string[] | { targets: string[]; strategy?: RoutingStrategy };
+/** The exact response cache (README "Response cache"); `false` excludes what it is set on. */
+export type CacheConfig =
+  | false
+  | {
+      /** How long an answer is kept: a duration such as "1h", "30m", "90s" (default "1h"). */
+      ttl?: string;
+      /** Bound of the in-memory store, bytes (least recently used answers go first; default 64 MiB). */
+      maxBytes?: number;
+      /** "memory" (default) or "db" (the SQLite database: survives restarts). With `cluster.redis`
+       *  answers live in Redis, shared by every node. */
+      store?: "memory" | "db";
+      /** One client's stored answer may answer another client (default false: per client key). */
+      shared?: boolean;
+    };
+
+export type AliasConfig = string[] | { targets: string[]; strategy?: RoutingStrategy; cache?: CacheConfig };
 
 export interface ClientConfig {
   key: string;
@@ -84,6 +99,8 @@ export interface ClientConfig {
   budget?: { usd: number; per: "day" | "month" | "total" };
   /** CIDRs from which this client is recognised without a key (for Ollama clients that send no headers). */
   allowNoAuthFrom?: string[];
+  /** Response cache settings for this client's requests (over the top-level ones); `false` = never. */
+  cache?: CacheConfig;
 }
 
 /** What `route()` learns about the request. */
@@ -182,6 +199,8 @@ export interface LmrelayConfig {
     /** Stored responses older than this many days are deleted (default 30). */
     retentionDays?: number;
   };
+  /** Exact response cache for every client and model (SPEC §9); off when absent. */
+  cache?: CacheConfig;
   /** OpenTelemetry traces over OTLP/HTTP (SPEC §9); off when absent. */
   telemetry?: {
     otlp: {

@@ -1,9 +1,10 @@
 import { hostname } from "node:os";
 import path from "node:path";
 import { Value } from "@sinclair/typebox/value";
+import { parseDurationMs } from "../core/duration";
 import { type Matcher, compileGlobs } from "../core/glob";
 import { fingerprint } from "../core/secrets";
-import type { LmrelayConfig, ModelInfoConfig, ModelPrice, ProviderType, RouteCandidate, RouteRequest, RoutingStrategy } from "./define";
+import type { CacheConfig, LmrelayConfig, ModelInfoConfig, ModelPrice, ProviderType, RouteCandidate, RouteRequest, RoutingStrategy } from "./define";
 import { isMissingEnv } from "./env";
 import { schemaProblems } from "./problems";
 import { providerTypeDefaults } from "./provider-types";
@@ -66,7 +67,12 @@ export interface ResolvedAlias {
   name: string;
   targets: string[];
   strategy?: RoutingStrategy;
+  cache?: CacheLevel;
 }
+
+/** One level's cache settings (top level, client, alias): `false` excludes; fields left out are
+ *  taken from the wider level. */
+export type CacheLevel = false | { ttlMs?: number; maxBytes?: number; store?: "memory" | "db"; shared?: boolean };
 
 export interface ResolvedClient {
   id: string;
@@ -79,6 +85,7 @@ export interface ResolvedClient {
   concurrency?: number;
   budget?: { usd: number; per: "day" | "month" | "total" };
   allowNoAuthFrom: string[];
+  cache?: CacheLevel;
 }
 
 export interface ResolvedConfig {
@@ -121,6 +128,8 @@ export interface ResolvedConfig {
   health: { probeIntervalMs: number; failureThreshold: number; cooldownMs: number; firstByteTimeoutMs: number };
   /** OpenTelemetry export; undefined = off. */
   telemetry?: ResolvedTelemetry;
+  /** Top-level response cache settings; undefined = off unless a client or alias sets some. */
+  cache?: CacheLevel;
 }
 
 export interface ResolvedTelemetry {
@@ -238,7 +247,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
 
   const aliases = new Map<string, ResolvedAlias>();
   for (const [name, a] of Object.entries(cfg.models ?? {})) {
-    const alias = Array.isArray(a) ? { name, targets: a } : { name, targets: a.targets, strategy: a.strategy };
+    const alias = Array.isArray(a) ? { name, targets: a } : { name, targets: a.targets, strategy: a.strategy, cache: cacheLevel(a.cache, `models.${name}.cache`, problems) };
     aliases.set(name, alias);
   }
   // An alias may name another alias; a cycle would never resolve.
@@ -272,6 +281,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       concurrency: c.concurrency,
       budget: c.budget,
       allowNoAuthFrom: c.allowNoAuthFrom ?? [],
+      cache: cacheLevel(c.cache, `clients.${id}.cache`, problems),
     });
   }
 
@@ -284,6 +294,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
   if (cfg.storage?.postgres && cfg.storage.path === ":memory:")
     problems.push({ path: "storage.path", message: "with storage.postgres this is the spool of rows PostgreSQL has not taken yet: it must be a file, not :memory:" });
 
+  const cache = cacheLevel(cfg.cache, "cache", problems);
   if (problems.length) throw new ConfigError(file, problems);
 
   const postgres = cfg.storage?.postgres;
@@ -328,6 +339,7 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       cooldownMs: cfg.health?.cooldownMs ?? DEFAULTS.cooldownMs,
       firstByteTimeoutMs: cfg.health?.firstByteTimeoutMs ?? DEFAULTS.firstByteTimeoutMs,
     },
+    cache,
     telemetry: cfg.telemetry && {
       endpoint: cfg.telemetry.otlp.endpoint,
       headers: cfg.telemetry.otlp.headers ?? {},
@@ -337,4 +349,14 @@ export function resolveConfig(input: unknown, file = ""): ResolvedConfig {
       serviceName: cfg.telemetry.serviceName ?? "lmrelay",
     },
   };
+}
+
+function cacheLevel(raw: CacheConfig | undefined, at: string, problems: { path: string; message: string }[]): CacheLevel | undefined {
+  if (raw === undefined || raw === false) return raw;
+  let ttlMs: number | undefined;
+  if (raw.ttl !== undefined) {
+    ttlMs = parseDurationMs(raw.ttl);
+    if (ttlMs === undefined || ttlMs <= 0) problems.push({ path: `${at}.ttl`, message: `"${raw.ttl}" is not a duration (write it like "1h", "30m", "90s")` });
+  }
+  return { ttlMs, maxBytes: raw.maxBytes, store: raw.store, shared: raw.shared };
 }

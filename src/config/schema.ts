@@ -88,12 +88,27 @@ export const ProviderSchema = T.Object(
 export const Strategies = ["health", "priority", "cost", "latency", "round-robin"] as const;
 const Strategy = T.Union(Strategies.map((s) => T.Literal(s)));
 
+/** `cache` at the top level, in a client or in an alias (SPEC §9); `false` excludes. */
+export const CacheSchema = T.Union([
+  T.Literal(false),
+  T.Object(
+    {
+      ttl: T.Optional(T.String({ minLength: 1 })),
+      maxBytes: T.Optional(T.Integer({ minimum: 1024 })),
+      store: T.Optional(T.Union([T.Literal("memory"), T.Literal("db")])),
+      shared: T.Optional(T.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
 export const AliasSchema = T.Union([
   T.Array(T.String({ minLength: 1 }), { minItems: 1 }),
   T.Object(
     {
       targets: T.Array(T.String({ minLength: 1 }), { minItems: 1 }),
       strategy: T.Optional(Strategy),
+      cache: T.Optional(CacheSchema),
     },
     { additionalProperties: false },
   ),
@@ -113,6 +128,7 @@ export const ClientSchema = T.Object(
       ),
     ),
     allowNoAuthFrom: T.Optional(T.Array(T.String())),
+    cache: T.Optional(CacheSchema),
   },
   { additionalProperties: false },
 );
@@ -185,6 +201,7 @@ export const ConfigSchema = T.Object(
       ),
     ),
     responses: T.Optional(T.Object({ retentionDays: T.Optional(T.Number({ exclusiveMinimum: 0 })) }, { additionalProperties: false })),
+    cache: T.Optional(CacheSchema),
     telemetry: T.Optional(
       T.Object(
         {

@@ -21,6 +21,8 @@ export interface AdmissionRequest<C extends AdmissionCandidate = AdmissionCandid
   candidates: C[];
   /** Estimated input tokens (tpm admission and the budget's lower bound). */
   promptTokens: number;
+  /** Answered from the response cache: it counts toward rpm and concurrency, not tpm or budgets. */
+  cached?: boolean;
 }
 
 export interface Admitted<C extends AdmissionCandidate = AdmissionCandidate> {
@@ -128,7 +130,7 @@ export class Governance {
   private admitLocal<C extends AdmissionCandidate>(ctx: ClientContext, req: AdmissionRequest<C>, config: ResolvedConfig, client: ResolvedClient, candidates: C[]): Admitted<C> {
     const now = this.now();
     const s = this.state(client, now);
-    const estimate = Math.max(0, Math.ceil(req.promptTokens));
+    const estimate = req.cached ? 0 : Math.max(0, Math.ceil(req.promptTokens));
     const who = `client "${client.id}"`;
 
     if (client.concurrency && s.inFlight >= client.concurrency)
@@ -139,7 +141,7 @@ export class Governance {
       if (wait > 0) throw this.limited(ctx, client, s, now, wait, `${who} is over its limit of ${client.rpm} requests per minute`);
     }
 
-    if (s.tokens && client.tpm) {
+    if (s.tokens && client.tpm && !req.cached) {
       if (estimate > client.tpm)
         throw this.limited(ctx, client, s, now, WINDOW_MS, `this request needs about ${estimate} tokens, more than the ${client.tpm} tokens per minute allowed to ${who}`);
       const wait = s.tokens.waitMs(now, estimate, client.tpm);
@@ -149,7 +151,7 @@ export class Governance {
 
     let reservedUsd = 0;
     let usable = candidates;
-    if (client.budget) {
+    if (client.budget && !req.cached) {
       const { usd, per } = client.budget;
       const committed = this.ledger.spentIn(client.id, per, now) + this.ledger.reservedBy(client.id);
       // Keep the candidates this request can afford: free ones always; priced (or unknown-priced)
@@ -187,13 +189,13 @@ export class Governance {
     candidates: C[],
   ): Promise<Admitted<C>> {
     const now = this.now();
-    const estimate = Math.max(0, Math.ceil(req.promptTokens));
+    const estimate = req.cached ? 0 : Math.max(0, Math.ceil(req.promptTokens));
     const who = `client "${client.id}"`;
     const subject = `client:${client.id}`;
     const lease = `${ctx.requestId}:${crypto.randomUUID()}`;
     const costs = new Map<C, number>();
     let budget: { usd: number; period: string; leastUsd: number; free: boolean } | undefined;
-    if (client.budget) {
+    if (client.budget && !req.cached) {
       let free = false;
       for (const c of candidates) {
         const price = priceFor(c.provider, c.model);
@@ -233,7 +235,7 @@ export class Governance {
         throw this.overBudget(client, client.budget!.usd, client.budget!.per, answer.committedUsd, now);
     }
     const committed = answer.committedUsd;
-    const usable = client.budget
+    const usable = budget
       ? candidates.filter((c) => {
           const least = costs.get(c);
           return least === undefined || (committed < client.budget!.usd - BUDGET_EPSILON && committed + least <= client.budget!.usd + BUDGET_EPSILON);
@@ -273,7 +275,11 @@ export class Governance {
     if (row.error) row.error = scrubSecrets(row.error, configSecrets(config));
     if (row.attempts && row.attempts.length > 2) row.attempts = scrubSecrets(row.attempts, configSecrets(config));
     const provider = row.provider ? config.providers.get(row.provider) : undefined;
-    if (provider && row.model) {
+    if (row.cacheHit) {
+      // Nothing was bought: a cached answer costs nothing and uses no tokens of any limit.
+      row.costUsd = 0;
+      row.unpriced = false;
+    } else if (provider && row.model) {
       const price = priceFor(provider, row.model);
       const usage = {
         inputTokens: row.inputTokens ?? 0,
@@ -292,7 +298,7 @@ export class Governance {
         s.inFlight = Math.max(0, s.inFlight - 1);
         // The estimate made at admission gives way to what was really used, counted now.
         s.tokens?.add(adm.at, -adm.estimate, now);
-        s.tokens?.add(now, (row.inputTokens ?? 0) + (row.outputTokens ?? 0));
+        if (!row.cacheHit) s.tokens?.add(now, (row.inputTokens ?? 0) + (row.outputTokens ?? 0));
       }
       this.ledger.release(client.id, adm.reservedUsd);
       this.ledger.add(client.id, row.costUsd ?? 0, row.ts);
@@ -300,7 +306,7 @@ export class Governance {
         this.deps.shared?.settle({
           subject: `client:${client.id}`,
           lease: adm.shared.lease,
-          tpm: client.tpm ? { second: adm.shared.second, estimate: adm.estimate, tokens: (row.inputTokens ?? 0) + (row.outputTokens ?? 0) } : undefined,
+          tpm: client.tpm ? { second: adm.shared.second, estimate: adm.estimate, tokens: row.cacheHit ? 0 : (row.inputTokens ?? 0) + (row.outputTokens ?? 0) } : undefined,
           costUsd: row.costUsd ?? 0,
           periods: client.budget ? [periodKey("day", row.ts), periodKey("month", row.ts), "total"] : [],
         });

@@ -3,7 +3,8 @@ import type { RouteRequest } from "../config/define";
 import type { ResolvedConfig, ResolvedProvider } from "../config/resolve";
 import { GatewayError, lmrelayError, toGatewayError } from "../core/errors";
 import { estimatePromptTokens, estimateTextTokens } from "../core/tokens";
-import type { ChatRequest, EmbedRequest, ModelInfo, Usage } from "../core/types";
+import { SettledAnswer } from "../core/fold";
+import type { ChatRequest, ChatResponse, EmbedRequest, ModelInfo, StreamEvent, Usage } from "../core/types";
 import { modelVisible } from "../governance/allowlist";
 import { carriesAdminKey, type ClientContext } from "../governance/auth";
 import type { Governance } from "../governance/governance";
@@ -28,6 +29,19 @@ import { isFree } from "./plan";
 import { StrategyState } from "./strategy";
 import { type ChatOutcome, type EmbedOutcome, type Gateway, type TokenCount } from "../core/gateway";
 import type { RequestTracer, TracedOperation } from "../core/trace";
+import {
+  AnswerRecorder,
+  type AnswerStore,
+  type AnswerStores,
+  CACHE_HEADER,
+  type CachedAnswer,
+  type CachePolicy,
+  cacheAllowed,
+  cacheKey,
+  cachePolicyFor,
+  recordingStream,
+  replayEvents,
+} from "./cache";
 import { routeRequestOf } from "./userroute";
 
 // The router's front door: resolve the model, admit the client, plan and order the candidates,
@@ -50,6 +64,16 @@ export interface GatewayDeps {
   shared?: SharedLimits;
   /** Traces (SPEC §9): a span per request and per attempt when telemetry is on. */
   tracer?: RequestTracer;
+  /** Where cached answers are kept (SPEC §9); caching is off without it. */
+  answers?: AnswerStores;
+}
+
+/** A cacheable request: its settings, store and key (no key: the client said `bypass`). */
+interface Caching {
+  policy: CachePolicy;
+  store: AnswerStore;
+  key?: string;
+  resolution?: Resolution;
 }
 
 /** What planning one request needs to know (`plan()`). */
@@ -102,6 +126,14 @@ export class RelayGateway implements Gateway {
     const config = this.deps.config();
     this.adoptConfig(config);
     if (this.deps.tracer) this.beginTrace(ctx, config, req.legacyCompletion ? "text_completion" : "chat", req.model, req.stream, () => ({ system: req.system, messages: req.messages }));
+    const caching = this.deps.answers ? this.cachingFor(config, ctx, req) : undefined;
+    if (caching?.key) {
+      const hit = await this.lookup(caching);
+      if (hit) return this.answerFromCache(ctx, req, hit, caching);
+      // An answer to keep must be decoded whole: a same-format passthrough stream relays the
+      // upstream's bytes and decodes only its bookkeeping, so this one is translated instead.
+      req.original = undefined;
+    }
     const promptTokens = estimatePromptTokens(req);
     const needs = requestNeeds(req);
     const { plan, limitHeaders } = await this.plan({
@@ -132,21 +164,98 @@ export class RelayGateway implements Gateway {
     const adjusted = adjustedHeader(opened.adjusted);
     const relay = this.relayOptions(ctx, config, success, promptTokens, req.model, req.stream, adjusted);
     // A non-stream answer arrived whole: its bookkeeping is done now, not event by event.
-    const events = req.stream || opened.rest ? relayAnswer(opened, relay) : settleAnswer(opened, relay);
+    let events: AsyncIterable<StreamEvent> = req.stream || opened.rest ? relayAnswer(opened, relay) : settleAnswer(opened, relay);
+    const headers: Record<string, string> = {
+      ...limitHeaders,
+      "x-lmrelay-provider": provider.id,
+      "x-lmrelay-model": model,
+      ...(adjusted ? { "x-lmrelay-adjusted": adjusted } : {}),
+      ...explainHeaders(records, plan.note, showsRoute(config, ctx)),
+    };
+    if (caching) {
+      headers[CACHE_HEADER] = caching.key ? "miss" : "bypass";
+      if (caching.key) events = this.keepAnswer(events, caching, provider.id, model);
+    }
     return {
       provider: provider.id,
       model,
       events,
-      headers: {
-        ...limitHeaders,
-        "x-lmrelay-provider": provider.id,
-        "x-lmrelay-model": model,
-        ...(adjusted ? { "x-lmrelay-adjusted": adjusted } : {}),
-        ...explainHeaders(records, plan.note, showsRoute(config, ctx)),
-      },
+      headers,
       raw: opened.raw,
       promptTokens,
     };
+  }
+
+  /** The cache settings and key of a request whose answer may be cached; `key` is absent when the
+   *  client said `bypass`. Undefined when nothing caches it (no settings, `cache: false`, a
+   *  temperature above 0 without `force`, or a model that does not resolve: its 404 comes later). */
+  private cachingFor(config: ResolvedConfig, ctx: ClientContext, req: ChatRequest): Caching | undefined {
+    const policy = cachePolicyFor(config, ctx.client, req.model);
+    if (!policy) return undefined;
+    const directive = ctx.headers.get(CACHE_HEADER);
+    if (directive === "bypass") return { policy, store: this.deps.answers!.store(policy.store) };
+    if (!cacheAllowed(req, directive)) return undefined;
+    let resolution: Resolution;
+    try {
+      resolution = resolveCandidates(config, this.deps.catalog, req.model);
+    } catch {
+      return undefined;
+    }
+    const chain = resolution.candidates.map((c) => `${c.provider.id}/${c.model}`);
+    const key = cacheKey(req, chain, policy.shared ? undefined : ctx.client?.id);
+    return { policy, store: this.deps.answers!.store(policy.store), key, resolution };
+  }
+
+  /** A stored answer, or undefined; a store that fails is a miss (logged), never a failed request. */
+  private async lookup(caching: Caching): Promise<CachedAnswer | undefined> {
+    try {
+      return await caching.store.get(caching.key!);
+    } catch (err) {
+      this.deps.log.warn("response cache lookup failed; answering from upstream", { error: (err as Error).message });
+      return undefined;
+    }
+  }
+
+  /** Answers from the cache: admitted (allow-list, rpm, concurrency — not tpm or budget), recorded
+   *  as a cache hit costing nothing, and replayed in the caller's protocol like any answer. */
+  private async answerFromCache(ctx: ClientContext, req: ChatRequest, entry: CachedAnswer, caching: Caching): Promise<ChatOutcome> {
+    const { headers: limitHeaders } = await this.admit(ctx, req.model, 0, req.stream, () => caching.resolution!, true);
+    const events = replayEvents(entry);
+    const usage = events.find((e) => e.type === "usage")?.usage;
+    this.record(ctx, {
+      requestedModel: req.model,
+      provider: entry.provider,
+      model: entry.model,
+      status: 200,
+      stream: req.stream,
+      ttftMs: performance.now() - ctx.receivedAt,
+      usage,
+      attempts: [],
+      finishReason: entry.answer.finishReason,
+      cacheHit: true,
+    });
+    return {
+      provider: entry.provider,
+      model: entry.model,
+      events: new SettledAnswer(events),
+      headers: { ...limitHeaders, "x-lmrelay-provider": entry.provider, "x-lmrelay-model": entry.model, "x-lmrelay-attempts": "0", [CACHE_HEADER]: "hit" },
+      promptTokens: usage?.inputTokens ?? 0,
+    };
+  }
+
+  /** Passes the answer on and stores it once it ended well (a stream: when read to its end). */
+  private keepAnswer(events: AsyncIterable<StreamEvent>, caching: Caching, provider: string, model: string): AsyncIterable<StreamEvent> {
+    const save = (answer: ChatResponse) => {
+      caching.store.set(caching.key!, { answer, provider, model, storedAt: Date.now() }, caching.policy.ttlMs).catch((err: Error) =>
+        this.deps.log.warn("response cache store failed", { error: err.message }),
+      );
+    };
+    if (!(events instanceof SettledAnswer)) return recordingStream(events, save);
+    const recorder = new AnswerRecorder();
+    for (const ev of events.events) recorder.push(ev);
+    const answer = recorder.result();
+    if (answer) save(answer);
+    return events;
   }
 
   /** How the answer is relayed and recorded. Built apart from `chat()`: its closures live as long as
@@ -321,12 +430,12 @@ export class RelayGateway implements Gateway {
 
   /** Model resolution and governance admission; a refusal (unknown model, not allowed, over a
    *  limit) is recorded with the requested model, and thrown. */
-  private async admit(ctx: ClientContext, model: string, promptTokens: number, stream: boolean, resolve: () => Resolution) {
+  private async admit(ctx: ClientContext, model: string, promptTokens: number, stream: boolean, resolve: () => Resolution, cached = false) {
     try {
       const resolution = resolve();
       if (!this.deps.governance) return { resolution, candidates: resolution.candidates, headers: {} as Record<string, string> };
       // Shared limits (several nodes) answer asynchronously; one node's decide at once.
-      const admitted = this.deps.governance.admission(ctx, { model, candidates: resolution.candidates, promptTokens });
+      const admitted = this.deps.governance.admission(ctx, { model, candidates: resolution.candidates, promptTokens, cached });
       return { resolution, ...(admitted instanceof Promise ? await admitted : admitted) };
     } catch (e) {
       const err = toGatewayError(e);
@@ -368,6 +477,7 @@ export class RelayGateway implements Gateway {
       /** `x-lmrelay-adjusted` of the answer. */
       adjusted?: string;
       finishReason?: string;
+      cacheHit?: boolean;
     },
   ): void {
     const row: RequestRow = {
@@ -393,6 +503,7 @@ export class RelayGateway implements Gateway {
       error: r.error,
       attempts: JSON.stringify(r.attempts),
       adjusted: r.adjusted,
+      cacheHit: r.cacheHit ?? false,
     };
     if (this.deps.node !== undefined) row.node = this.deps.node;
     ctx.audited = true;

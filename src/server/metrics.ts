@@ -268,6 +268,7 @@ export interface GaugeSources {
   /** Shared audit store (`storage.postgres`): whether it answers, and rows waiting in the spool. */
   postgres?: { up: boolean; pending: number };
   telemetry: { stats(): { exported: number; dropped: number; queued: number } };
+  cache: { memorySize: { entries: number; bytes: number } };
 }
 
 export function registerRuntimeGauges(metrics: Metrics, rt: GaugeSources): void {
@@ -305,6 +306,8 @@ export function registerRuntimeGauges(metrics: Metrics, rt: GaugeSources): void 
     },
     "counter",
   );
+  metrics.gauge("lmrelay_cache_memory_bytes", "Size of the answers held by the in-memory response cache.", () => rt.cache.memorySize.bytes);
+  metrics.gauge("lmrelay_cache_memory_entries", "Answers held by the in-memory response cache.", () => rt.cache.memorySize.entries);
   metrics.gauge("lmrelay_trace_queue_depth", "Trace spans waiting to be exported.", () => rt.telemetry.stats().queued);
 }
 

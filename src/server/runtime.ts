@@ -16,6 +16,7 @@ import { DatabaseFileWatch } from "../store/watch";
 import { clientSpend } from "../store/spend";
 import { SqliteResponseStore } from "../store/responses";
 import { buildApp } from "./app";
+import { CacheStores } from "../cache";
 import { Telemetry } from "../telemetry";
 import { Metrics, registerRuntimeGauges } from "./metrics";
 
@@ -45,6 +46,8 @@ export class Runtime {
   readonly governance: Governance;
   /** OpenTelemetry traces; idle (nothing loaded) while the config has no `telemetry`. */
   readonly telemetry: Telemetry;
+  /** Where the response cache keeps answers (used only by requests a `cache` setting covers). */
+  readonly cache: CacheStores;
   /** Routing health: learned from every attempt and probe, persisted, carried over on reload. */
   readonly health: HealthTracker;
   private readonly healthStore: HealthStore;
@@ -111,7 +114,8 @@ export class Runtime {
     this.healthStore.load();
     this.prober = new Prober(this.health, () => this.config, listProviderModels, log);
     this.telemetry = new Telemetry(log);
-    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node, shared: this.cluster?.limits, tracer: this.telemetry });
+    this.cache = new CacheStores(this.db, config);
+    this.gateway = new RelayGateway({ config: () => this.config, catalog: this.catalog, audit: this.audit, log, governance: this.governance, health: this.health, node: this.node, shared: this.cluster?.limits, tracer: this.telemetry, answers: this.cache });
     this.retention = new AuditRetention(this.audit, () => this.config.audit.retainDays, log);
     this.responses = new SqliteResponseStore(this.db, () => this.config.responses.retentionDays, (err) =>
       log.error("responses store write failed; kept in memory and retried", { error: (err as Error).message }),
@@ -157,6 +161,7 @@ export class Runtime {
   async reload(next: ResolvedConfig): Promise<void> {
     this.config = next;
     this.gateway.adoptConfig(next);
+    this.cache.adopt(next);
     this.prober.reschedule();
     await Promise.all([this.catalog.load(next), this.telemetry.configure(next)]);
   }
@@ -178,6 +183,7 @@ export class Runtime {
     this.retention.stop();
     this.responses.close();
     await this.telemetry.shutdown();
+    this.cache.close();
     this.audit.close();
     // Rows written at shutdown get a last chance to reach PostgreSQL; the rest wait in the spool.
     await this.postgresStorage?.stop(3000);

@@ -143,3 +143,16 @@ export const responseItems = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.client, t.id] }), index("response_items_response").on(t.responseId), index("response_items_ts").on(t.ts)],
 );
+
+/** Cached answers when a cache uses `store: "db"` (SPEC §9): the canonical answer as JSON, keyed by
+ *  the request's hash; expired rows are deleted by the store. */
+export const responseCache = sqliteTable(
+  "response_cache",
+  {
+    key: text("key").primaryKey(),
+    /** ms since epoch after which the entry is not served. */
+    expiresAt: integer("expires_at").notNull(),
+    entry: text("entry").notNull(),
+  },
+  (t) => [index("response_cache_expires").on(t.expiresAt)],
+);
