@@ -1,5 +1,5 @@
 import type { Statement } from "bun:sqlite";
-import type { AnswerStore, CachedAnswer } from "../router/cache";
+import type { AnswerStore, CachedAnswer } from "../core/answer-cache";
 import type { Db } from "../store/db";
 
 // Cached answers in the SQLite database (`store: "db"`): they survive a restart. Expired rows are

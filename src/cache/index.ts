@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from "../config/resolve";
-import type { AnswerStore, AnswerStores } from "../router/cache";
+import type { AnswerStore, AnswerStores } from "../core/answer-cache";
 import type { Db } from "../store/db";
 import { DbAnswerStore } from "./db";
 import { DEFAULT_CACHE_MAX_BYTES, MemoryAnswerStore } from "./memory";

@@ -1,4 +1,4 @@
-import type { AnswerStore, CachedAnswer } from "../router/cache";
+import type { AnswerStore, CachedAnswer } from "../core/answer-cache";
 
 // Cached answers in this process's memory, least recently used first out once `maxBytes` is
 // passed. Entries are kept as JSON text: their size is known, and a hit hands out a fresh copy

@@ -1,5 +1,5 @@
 import { RedisClient } from "bun";
-import type { AnswerStore, CachedAnswer } from "../router/cache";
+import type { AnswerStore, CachedAnswer } from "../core/answer-cache";
 
 // Cached answers in Redis (with `cluster.redis`): every node reads and writes the same entries,
 // each with its TTL set by Redis itself. A Redis that does not answer in time is a miss, never a

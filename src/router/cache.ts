@@ -1,34 +1,16 @@
 import type { CacheLevel, ResolvedClient, ResolvedConfig } from "../config/resolve";
 import { ResponseFolder, responseToEvents } from "../core/fold";
+import type { CachedAnswer } from "../core/answer-cache";
 import type { ChatRequest, ChatResponse, StreamEvent } from "../core/types";
 
 // The exact response cache (SPEC §9), as the router sees it: which requests may be answered from
 // it, under which key, and how a stored answer is replayed. Where answers are kept (memory, the
-// database, Redis) is behind `AnswerStores`, which the server passes in.
+// database, Redis) is behind `AnswerStores` (core/answer-cache.ts), which the server passes in.
 
 /** Request header: `bypass` skips the cache, `force` caches a request with temperature above 0. */
 export const CACHE_HEADER = "x-lmrelay-cache";
 
 const DEFAULT_TTL_MS = 3_600_000;
-
-/** A stored answer: the folded canonical answer and who produced it. */
-export interface CachedAnswer {
-  answer: ChatResponse;
-  provider: string;
-  model: string;
-  /** ms since epoch. */
-  storedAt: number;
-}
-
-export interface AnswerStore {
-  get(key: string): Promise<CachedAnswer | undefined>;
-  set(key: string, entry: CachedAnswer, ttlMs: number): Promise<void>;
-}
-
-/** The stores a running gateway has; `store` picks one for a request's settings. */
-export interface AnswerStores {
-  store(kind: "memory" | "db"): AnswerStore;
-}
 
 export interface CachePolicy {
   ttlMs: number;

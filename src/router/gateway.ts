@@ -29,12 +29,10 @@ import { isFree } from "./plan";
 import { StrategyState } from "./strategy";
 import { type ChatOutcome, type EmbedOutcome, type Gateway, type TokenCount } from "../core/gateway";
 import type { RequestTracer, TracedOperation } from "../core/trace";
+import type { AnswerStore, AnswerStores, CachedAnswer } from "../core/answer-cache";
 import {
   AnswerRecorder,
-  type AnswerStore,
-  type AnswerStores,
   CACHE_HEADER,
-  type CachedAnswer,
   type CachePolicy,
   cacheAllowed,
   cacheKey,

@@ -11,7 +11,11 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const ARROWS: Record<string, string[]> = {
   cli: ["config", "server", "store"],
-  server: ["inbound", "router", "governance", "store", "config", "core"],
+  server: ["inbound", "router", "governance", "store", "config", "telemetry", "cache", "core"],
+  // OpenTelemetry: implements core's tracer interface; content redacted by governance's rules.
+  telemetry: ["governance", "config", "core"],
+  // Response cache stores (memory, SQLite, Redis) behind core's store interface.
+  cache: ["store", "config", "core"],
   inbound: ["core"],
   router: ["governance", "health", "upstream", "config", "core"],
   governance: ["store", "config", "catalog", "cluster", "core"],

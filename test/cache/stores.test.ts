@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { resolveConfig } from "../../src/config/resolve";
 import { MemoryAnswerStore } from "../../src/cache/memory";
 import { RedisAnswerStore } from "../../src/cache/redis";
-import { type CachedAnswer, cacheAllowed, cacheKey, cachePolicyFor } from "../../src/router/cache";
+import type { CachedAnswer } from "../../src/core/answer-cache";
+import { cacheAllowed, cacheKey, cachePolicyFor } from "../../src/router/cache";
 import type { ChatRequest } from "../../src/core/types";
 
 const entry = (text: string): CachedAnswer => ({
