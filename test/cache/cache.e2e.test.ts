@@ -233,3 +233,38 @@ describe("what is cached, for whom, and for how long", () => {
     await expect(startGateway(config({ clients: { a: { key: KEY_A, cache: { ttl: "soon" } } } }))).rejects.toThrow(/clients\.a\.cache\.ttl/);
   });
 });
+
+const redisUp = await (async () => {
+  try {
+    const s = await Bun.connect({ hostname: "127.0.0.1", port: 6379, socket: { data() {} } });
+    s.end();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!redisUp) console.warn("cache.e2e: no Redis on 127.0.0.1:6379; the two-node cache test is skipped");
+
+describe.skipIf(!redisUp)("with cluster.redis (Redis on 127.0.0.1:6379)", () => {
+  test("an answer stored by one node is a hit on another", async () => {
+    const keyPrefix = `lmrelay-test-${crypto.randomUUID().slice(0, 8)}:`;
+    // A short TTL: the test leaves nothing behind in the shared Redis for long.
+    const cfg = config({ cache: { ttl: "5s" }, cluster: { redis: "redis://127.0.0.1:6379", keyPrefix, node: "one" } });
+    const [one, two] = [await startGateway(cfg), await startGateway({ ...cfg, cluster: { ...cfg.cluster!, node: "two" } })];
+    try {
+      const q = fresh();
+      const calls = upstreamCalls();
+      expect((await openaiChat(one, q)).res.headers.get("x-lmrelay-cache")).toBe("miss");
+      // The store is written as the answer ends; give Redis its round trip.
+      let hit: string | null = null;
+      for (let i = 0; i < 20 && hit !== "hit"; i++) {
+        if (i > 0) await Bun.sleep(25);
+        hit = (await openaiChat(two, q)).res.headers.get("x-lmrelay-cache");
+      }
+      expect(hit).toBe("hit");
+      expect(upstreamCalls()).toBeLessThanOrEqual(calls + 2);
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+    }
+  });
+});
