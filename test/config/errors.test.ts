@@ -60,7 +60,7 @@ test("schema errors list the allowed values, suggest the misspelt field and give
     { path: "providers.echo.models", line: 5, column: 28, message: 'must be a list of strings; got "echo-1"' },
     { path: "providers.o.keys[0].nmae", line: 6, column: 45, message: 'unknown field "nmae"; did you mean "name"? (fields here: key, name, models, rpm, tpm, weight)' },
     { path: "providers.o.keys[1]", line: 6, column: 58, message: "must be a string or an object { key, name?, models?, rpm?, tpm?, weight? }; got 5" },
-    { path: "models.a", line: 8, column: 13, message: 'must be a list of strings or an object { targets, strategy? }; got "echo/echo-1"' },
+    { path: "models.a", line: 8, column: 13, message: 'must be a list of strings or an object { targets, strategy?, cache? }; got "echo/echo-1"' },
     { path: "routing.strategy", line: 9, column: 14, message: 'must be one of: health, priority, cost, latency, round-robin; got "fastest"' },
   ]);
   expect(err.message).toStartWith(`invalid config ${file}:\n  server.hots (line 3:13): unknown field "hots"`);
