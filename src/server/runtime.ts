@@ -14,6 +14,7 @@ import type { PostgresStorage } from "../store/postgres/storage";
 import { AuditRetention } from "../store/retention";
 import { DatabaseFileWatch } from "../store/watch";
 import { clientSpend } from "../store/spend";
+import type { ResponseStore } from "../inbound/responses/store";
 import { SqliteResponseStore } from "../store/responses";
 import { buildApp } from "./app";
 import { CacheStores } from "../cache";
@@ -61,7 +62,8 @@ export class Runtime {
   /** The shared audit database (`storage.postgres`), opened by start(); absent on a single node. */
   postgresStorage?: PostgresStorage;
   /** Responses API answers kept for `previous_response_id`, `item_reference` and `GET /v1/responses/{id}`. */
-  readonly responses: SqliteResponseStore;
+  /** This node's SQLite store, or with `storage.postgres` the one every node shares (set at start). */
+  responses: ResponseStore;
   inFlight = 0;
   private server: Bun.Server<unknown> | undefined;
 
@@ -140,6 +142,12 @@ export class Runtime {
     if (this.config.postgres) {
       const { openPostgresStorage } = await import("../store/postgres/storage");
       this.postgresStorage = openPostgresStorage(this.config.postgres, this.config.storagePath, this.log);
+      // Stored responses live where every node reads them; this node's SQLite store is not used.
+      const local = this.responses as SqliteResponseStore;
+      local.close();
+      this.responses = await this.postgresStorage.responses(() => this.config.responses.retentionDays, (err) =>
+        this.log.error("responses store (PostgreSQL) failed; writes wait in memory and are retried", { error: (err as Error).message }),
+      );
     }
     const shipping = this.postgresStorage?.shipper.start();
     await Promise.all([this.catalog.load(this.config, { wait: true }), this.cluster?.start(), this.telemetry.configure(this.config), shipping && Promise.race([shipping, Bun.sleep(2000)])]);
@@ -181,7 +189,7 @@ export class Runtime {
     await this.prober.stop();
     this.healthStore.stop();
     this.retention.stop();
-    this.responses.close();
+    await this.responses.close();
     await this.telemetry.shutdown();
     this.cache.close();
     this.audit.close();

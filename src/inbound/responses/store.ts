@@ -23,4 +23,6 @@ export interface ResponseStore {
   /** An input or output item of one of the client's stored responses, by item id. */
   item(client: string, id: string): Promise<Json | undefined>;
   delete(client: string, id: string): Promise<boolean>;
+  /** Stops background work and writes what still waits (shutdown). */
+  close(): void | Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { bigint, bigserial, boolean, doublePrecision, index, integer, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
-import type { RequestRow as SqliteRequestRow } from "../schema";
+import type { RequestRow as SqliteRequestRow, responseItems as SqliteResponseItems, responses as SqliteResponses } from "../schema";
 
 // The audit log and spend rollup of several nodes in one PostgreSQL database (`storage.postgres`,
 // SPEC §8): the same rows as the SQLite schema (../schema.ts; the check at the end of this file
@@ -73,3 +73,37 @@ type Assert<T extends true> = T;
 type Shape<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 /** Fails to compile when a column is added to one schema and not the other, or changes type. */
 export type SameAuditRows = Assert<Exact<Shape<Omit<PgRequestRow, "spool" | "localId">>, Shape<SqliteRequestRow>>>;
+
+// ---- the Responses API store of several nodes (SPEC §2, §8) ----
+
+/** Responses API answers, as the SQLite store keeps them (../schema.ts `responses`). */
+export const responses = pgTable(
+  "responses",
+  {
+    id: text("id").notNull(),
+    client: text("client").notNull().default(""),
+    ts: bigint("ts", { mode: "number" }).notNull(),
+    previousId: text("previous_id"),
+    response: text("response").notNull(),
+    input: text("input").notNull(),
+  },
+  // Scoped by client: the same id under another client is another (unreachable) response.
+  (t) => [primaryKey({ columns: [t.client, t.id] }), index("responses_ts").on(t.ts)],
+);
+
+/** Every input and output item of the stored responses, by item id (`item_reference`). */
+export const responseItems = pgTable(
+  "response_items",
+  {
+    client: text("client").notNull().default(""),
+    id: text("id").notNull(),
+    responseId: text("response_id").notNull(),
+    ts: bigint("ts", { mode: "number" }).notNull(),
+    item: text("item").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.client, t.id] }), index("response_items_response").on(t.client, t.responseId), index("response_items_ts").on(t.ts)],
+);
+
+/** Fails to compile when the Responses tables of the two schemas drift apart. */
+export type SameResponseRows = Assert<Exact<Shape<typeof responses.$inferInsert>, Shape<typeof SqliteResponses.$inferInsert>>>;
+export type SameResponseItemRows = Assert<Exact<Shape<typeof responseItems.$inferInsert>, Shape<typeof SqliteResponseItems.$inferInsert>>>;
