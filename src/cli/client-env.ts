@@ -7,7 +7,7 @@ import { CLIENT_NAMES } from "./commands";
 // shell exports and, for clients that read a file, the snippet to put there. `eval "$(lmrelay env
 // claude)"` works: everything but the exports is a comment.
 
-export function clientArg(args: ParsedArgs, command: string): ClientName | string {
+function clientArg(args: ParsedArgs, command: string): ClientName | string {
   const name = args.positionals[0];
   if (!name) return `lmrelay ${command}: name a client: ${CLIENT_NAMES.join(", ")}`;
   if (!(CLIENT_NAMES as readonly string[]).includes(name)) return `lmrelay ${command}: unknown client "${name}" (clients: ${CLIENT_NAMES.join(", ")})`;
@@ -18,19 +18,26 @@ function isClient(v: string): v is ClientName {
   return (CLIENT_NAMES as readonly string[]).includes(v);
 }
 
-export async function envCommand(args: ParsedArgs): Promise<number> {
-  const client = clientArg(args, "env");
+/** What `env` and `run` both start from: the client named and where the gateway is; or the exit
+ *  code, the reason already written (2: the arguments, 1: no gateway found). */
+export async function clientAndGateway(args: ParsedArgs, command: "env" | "run"): Promise<{ client: ClientName; located: Awaited<ReturnType<typeof locateGateway>> } | number> {
+  const client = clientArg(args, command);
   if (!isClient(client)) {
     process.stderr.write(client + "\n");
     return 2;
   }
-  let located;
   try {
-    located = await locateGateway(args);
+    return { client, located: await locateGateway(args) };
   } catch (e) {
-    process.stderr.write(`lmrelay env: ${(e as Error).message}\n`);
+    process.stderr.write(`lmrelay ${command}: ${(e as Error).message}\n`);
     return 1;
   }
+}
+
+export async function envCommand(args: ParsedArgs): Promise<number> {
+  const start = await clientAndGateway(args, "env");
+  if (typeof start === "number") return start;
+  const { client, located } = start;
   const { gateway } = located;
   const setup = clientSetup(client, gateway);
   const out = [`# ${setup.title} → lmrelay at ${gateway.root} (${located.source})`];

@@ -2,29 +2,18 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type ParsedArgs } from "./argv";
-import { clientArg } from "./client-env";
-import { locateGateway } from "./client-gateway";
+import { clientAndGateway } from "./client-env";
 import { type ClientName, type ClientSetup, clientSetup } from "./client-setup";
-import { CLIENT_NAMES } from "./commands";
 
 // `lmrelay run <client> [flags] [-- ARGS…]`: starts the client (or, for the SDK entries, the command
 // after `--`) with the environment `lmrelay env` prints, passes the terminal through, and exits
 // with the client's exit code. Signals reach the child through the shared process group.
 
 export async function runCommand(args: ParsedArgs): Promise<number> {
-  const client = clientArg(args, "run");
-  if (!(CLIENT_NAMES as readonly string[]).includes(client)) {
-    process.stderr.write(client + "\n");
-    return 2;
-  }
-  let located;
-  try {
-    located = await locateGateway(args);
-  } catch (e) {
-    process.stderr.write(`lmrelay run: ${(e as Error).message}\n`);
-    return 1;
-  }
-  const setup = clientSetup(client as ClientName, located.gateway);
+  const start = await clientAndGateway(args, "run");
+  if (typeof start === "number") return start;
+  const { client, located } = start;
+  const setup = clientSetup(client, located.gateway);
   if (!setup.runnable) {
     process.stderr.write(`lmrelay run: ${setup.title} is configured by a file, not started from here: lmrelay env ${client} prints it\n`);
     return 2;

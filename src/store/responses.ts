@@ -1,4 +1,5 @@
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import type { ResponseStore, StoredResponse } from "../core/responses-store";
 import type { Db } from "./db";
 import { responseItems, responses } from "./schema";
 
@@ -9,20 +10,12 @@ import { responseItems, responses } from "./schema";
 
 type Json = Record<string, unknown>;
 
-interface StoredResponse {
-  id: string;
-  client: string;
-  createdAt: number;
-  response: Json;
-  input: Json[];
-  previousResponseId?: string;
-}
 
 const DAY_MS = 86_400_000;
 const RETRY_MS = 1_000;
 const PURGE_CHUNK = 2_000;
 
-export class SqliteResponseStore {
+export class SqliteResponseStore implements ResponseStore {
   /** Responses not yet written (a failed write), by client and id. */
   private readonly pending = new Map<string, StoredResponse>();
   private retry: ReturnType<typeof setTimeout> | undefined;

@@ -133,7 +133,7 @@ describe.skipIf(!up)("two gateways sharing storage.postgres", () => {
       fake.reply({ text: "second answer" });
       const client2 = new OpenAI({ baseURL: `${two.url}/v1`, apiKey: "none", maxRetries: 0 });
       // SPEC §2: readable on another node within 5 s.
-      let second: Awaited<ReturnType<typeof client2.responses.create>> | undefined;
+      let second: OpenAI.Responses.Response | undefined;
       for (let i = 0; i < 50 && !second; i++) {
         second = await client2.responses.create({ model: "up/gpt-4o-mini", input: "which word?", previous_response_id: first.id }).catch((e) => {
           if (e.status !== 404) throw e;

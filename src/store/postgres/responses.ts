@@ -1,5 +1,6 @@
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import { GatewayError, lmrelayError } from "../../core/errors";
+import type { ResponseStore, StoredResponse } from "../../core/responses-store";
 import { type PgDb, migratePostgres } from "./db";
 import { responseItems, responses } from "./schema";
 
@@ -11,14 +12,6 @@ import { responseItems, responses } from "./schema";
 
 type Json = Record<string, unknown>;
 
-interface StoredResponse {
-  id: string;
-  client: string;
-  createdAt: number;
-  response: Json;
-  input: Json[];
-  previousResponseId?: string;
-}
 
 const DAY_MS = 86_400_000;
 const RETRY_MS = 1_000;
@@ -28,7 +21,7 @@ const READ_TIMEOUT_MS = 3_000;
 /** Responses waiting for PostgreSQL; beyond it the oldest is given up (logged by `onError`). */
 const MAX_PENDING = 10_000;
 
-export class PostgresResponseStore {
+export class PostgresResponseStore implements ResponseStore {
   /** Responses PostgreSQL does not have yet, by client and id, in the order they were stored. */
   private readonly pending = new Map<string, StoredResponse>();
   private migrated: Promise<void> | undefined;
