@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { type ParsedArgs } from "./argv";
 import { clientAndGateway } from "./client-env";
-import { type ClientName, type ClientSetup, clientSetup } from "./client-setup";
+import { type ClientSetup, clientSetup } from "./client-setup";
 
 // `lmrelay run <client> [flags] [-- ARGS…]`: starts the client (or, for the SDK entries, the command
 // after `--`) with the environment `lmrelay env` prints, passes the terminal through, and exits
