@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import path from "node:path";
 
 // `lmrelay run` with the real Claude Code, Codex and Gemini CLI (installed dev dependencies): each
@@ -10,6 +10,18 @@ import path from "node:path";
 // the client gives up at once. Skipped where a client is not installed.
 
 setDefaultTimeout(60_000);
+
+/** No folder from `dir` up to the root is writable by group or others (Gemini CLI's own rule). */
+function secureAncestors(dir: string): boolean {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      if ((statSync(d).mode & 0o022) !== 0) return false;
+    } catch {
+      // Not there yet: it will be made with this process's umask.
+    }
+    if (path.dirname(d) === d) return true;
+  }
+}
 
 const root = path.resolve(import.meta.dir, "../..");
 const bin = path.join(root, "node_modules/.bin");
@@ -39,9 +51,12 @@ beforeAll(() => {
       return Response.json(error, { status: 400 });
     },
   });
-  // Under the worktree, not /tmp: Gemini CLI ignores settings files below a world-writable folder.
-  mkdirSync(path.join(root, "test-output"), { recursive: true });
-  home = mkdtempSync(path.join(root, "test-output", "run-home-"));
+  // Gemini CLI ignores settings files below a group- or world-writable folder (/tmp, even with its
+  // sticky bit): the home goes under the checkout, or, when the checkout itself lies below such a
+  // folder (a CI clone in /tmp), under the user's own home.
+  const base = [path.join(root, "test-output"), path.join(homedir(), ".cache", "lmrelay-tests")].find((d) => secureAncestors(path.dirname(d))) ?? path.join(root, "test-output");
+  mkdirSync(base, { recursive: true });
+  home = mkdtempSync(path.join(base, "run-home-"));
   dirs.push(home);
   writeFileSync(
     path.join(home, "lmrelay.config.ts"),
