@@ -1,3 +1,4 @@
+import type { GatewayError } from "./errors";
 import type { RequestTrace } from "./trace";
 import type { ChatRequest, EmbedRequest, EmbedResponse, ModelInfo, Protocol, StreamEvent } from "./types";
 
@@ -30,6 +31,9 @@ export interface RequestContext {
   audited?: boolean;
   /** The request's trace when telemetry is on and the request is sampled. */
   trace?: RequestTrace;
+  /** The inbound protocol's own check of a whole answer it is about to encode (a tool input its
+   *  format cannot carry): an error here is the answer's, in the audit row as in the response. */
+  checkAnswer?: (events: readonly StreamEvent[]) => GatewayError | undefined;
 }
 
 export interface ChatOutcome {

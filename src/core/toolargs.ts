@@ -1,4 +1,5 @@
 import { type GatewayError, lmrelayError } from "./errors";
+import type { StreamEvent } from "./types";
 
 // Tool-call arguments are JSON text canonically (OpenAI's own form, which can carry anything a
 // model wrote). Anthropic `input`, Ollama `arguments` and Gemini `args` are objects. Text that is
@@ -36,4 +37,21 @@ export function requestToolArgumentsError(name: string, text: string, where: str
   return lmrelayError("invalid_request", `tool call "${name}" in the conversation has arguments that are not a JSON object (${where} must be an object): ${excerpt(text)}`, {
     code: "invalid_tool_arguments",
   });
+}
+
+/** The whole-answer check (RequestContext.checkAnswer) of a client format whose tool arguments are
+ *  objects: the same refusal its encoder would make, known before the answer is recorded. */
+export function objectToolArguments(where: string): (events: readonly StreamEvent[]) => GatewayError | undefined {
+  return (events) => {
+    let calls: Map<number, { name: string; text: string }> | undefined;
+    for (const ev of events) {
+      if (ev.type === "tool_call_start") (calls ??= new Map()).set(ev.index, { name: ev.name, text: "" });
+      else if (ev.type === "tool_call_delta") {
+        const call = calls?.get(ev.index);
+        if (call) call.text += ev.arguments;
+      }
+    }
+    if (calls) for (const { name, text } of calls.values()) if (!toolArgumentsObject(text)) return answerToolArgumentsError(name, text, where);
+    return undefined;
+  };
 }

@@ -183,9 +183,10 @@ export function streamBody(events: AsyncIterable<StreamEvent>, enc: StreamEncode
         if (done) return;
         controller.write(enc.error(clientFacing(toError(e))));
         // An encoder that refuses the answer (a tool input the protocol cannot carry) ends it here:
-        // the upstream request is released, not read on.
+        // the upstream request is released, not read on, and the refusal is the answer's error.
         done = true;
-        await it.return?.()?.catch(() => {});
+        const refused = toError(e);
+        await (it.throw ? it.throw(refused) : it.return?.())?.catch(() => {});
       }
       done = true;
       stopHeartbeat(beat, keepAlive);

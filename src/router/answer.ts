@@ -91,6 +91,8 @@ export interface AnswerState {
 }
 
 export interface RelayOptions {
+  /** The inbound protocol's check of a whole answer (RequestContext.checkAnswer). */
+  checkAnswer?: (events: readonly StreamEvent[]) => GatewayError | undefined;
   /** `performance.now()` when the request arrived. */
   receivedAt: number;
   clientSignal: AbortSignal;
@@ -142,6 +144,7 @@ export function settleAnswer(opened: OpenedChat, opts: RelayOptions): SettledAns
   const state: AnswerState = { outputChars: 0, completed: false };
   const events = [...opened.first];
   for (const ev of events) note(state, ev, opts.receivedAt);
+  if (!state.error && opts.checkAnswer) state.error = opts.checkAnswer(events);
   if (!state.error && !state.usage) {
     state.usage = opts.estimateUsage(state.outputChars);
     events.push({ type: "usage", usage: state.usage });
@@ -232,6 +235,18 @@ class RelayedAnswer implements AsyncIterableIterator<StreamEvent> {
       this.phase = 1;
     }
     return this.end();
+  }
+
+  /** The consumer refused the answer (its encoder cannot carry it): that error is the answer's
+   *  (audit row, health), and the upstream is released. */
+  throw(e?: unknown): Promise<IteratorResult<StreamEvent>> {
+    if (this.busy) return this.busy.then(
+      () => this.throw(e),
+      () => this.throw(e),
+    );
+    if (this.phase === 3) return Promise.resolve(OVER);
+    this.state.error ??= toGatewayError(e);
+    return this.close().then(() => OVER);
   }
 
   /** The consumer stopped early (client gone): the upstream is aborted and released. */

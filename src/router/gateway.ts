@@ -270,6 +270,7 @@ export class RelayGateway implements Gateway {
     const { target, records, abort, lease, startedAt, firstByteMs } = success;
     const { provider, key, model } = target;
     return {
+      checkAnswer: ctx.checkAnswer,
       receivedAt: ctx.receivedAt,
       clientSignal: ctx.signal,
       abort,

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { LmrelayConfig } from "../../src/config/define";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai";
 import { CLIENTS, sdkClient, sdkFails } from "../helpers/sdk-clients";
+import type { TestGateway } from "../helpers/gateway";
 import { withGateway } from "./support";
+
+function auditRows(gw: TestGateway): { status: number; error: string | null }[] {
+  gw.runtime.audit.flush();
+  return gw.runtime.db.$client.query("SELECT status, error FROM requests ORDER BY id").all() as never;
+}
 
 // Tool arguments a model wrote that are not a JSON object are never replaced by `{}` (a tool would
 // run with no arguments as if the model had asked for that). Stream and non-stream give each client
@@ -52,6 +58,13 @@ describe("tool arguments that are not a JSON object", () => {
         // Every answer was closed (a refused stream released its upstream).
         await Bun.sleep(20);
         expect(gw.runtime.gateway.openAnswers).toBe(0);
+        // The audit log says what the client got: the refusal, not a 200 (nor a client who left).
+        const rows = auditRows(gw);
+        if (name === "openai") expect(rows.map((r) => r.status)).toEqual([200, 200]);
+        else {
+          expect(rows.map((r) => r.status)).toEqual([502, 502]);
+          for (const r of rows) expect(r.error).toContain('called tool "lookup" with arguments that are not a JSON object');
+        }
         // A JSON array is valid JSON but not an object: the same rule.
         up.reply({ toolCalls: [{ id: "call_2", name: "lookup", arguments: {}, rawArguments: "[1,2]" }] });
         if (name === "openai") expect((await client.chat({ model: "tooly", stream: true, tools: true })).toolCalls[0]!.args).toBe("[1,2]");

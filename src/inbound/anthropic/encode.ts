@@ -1,4 +1,4 @@
-import { answerToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
+import { answerToolArgumentsError, objectToolArguments, toolArgumentsObject } from "../../core/toolargs";
 import type { ChatResponse, FinishReason, Usage } from "../../core/types";
 
 // Canonical answer → Anthropic Messages response. The pieces (ids, stop reason, usage, tool input)
@@ -65,6 +65,9 @@ export function anthropicUsage(usage: Partial<Usage> | undefined): AnthropicUsag
 
 /** Where Anthropic wants a tool call's arguments as an object (named in the error otherwise). */
 export const TOOL_INPUT = "Anthropic's tool_use input";
+
+/** The refusal `toolInput` would make, known before the answer is recorded (RequestContext.checkAnswer). */
+export const checkToolInputs = objectToolArguments(TOOL_INPUT);
 
 /** Tool arguments are JSON text canonically; Anthropic wants the object. Text that is not a JSON
  *  object cannot be carried: the answer fails naming the tool (never `{}`). */

@@ -3,7 +3,7 @@ import { lmrelayError, toGatewayError } from "../../core/errors";
 import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from "../http";
 import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";
 import { decodeMessagesRequest } from "./decode";
-import { encodeMessage } from "./encode";
+import { checkToolInputs, encodeMessage } from "./encode";
 import { anthropicErrorResponse } from "./errors";
 import { anthropicModel, anthropicModelList } from "./models";
 import { AnthropicStreamEncoder } from "./stream";
@@ -20,6 +20,7 @@ function messages(deps: InboundDeps, request: Request, server: Server): Promise<
   return deps.handle(request, server, "anthropic", async (ctx) => {
     const body = await readJsonBody(request, deps.maxBodyBytes());
     const req = decodeMessagesRequest(body, { requireMaxTokens: true, beta: request.headers.get("anthropic-beta") });
+    ctx.checkAnswer = checkToolInputs;
     const outcome = await deps.gateway.chat(req, ctx);
     const headers = relayHeaders(ctx.requestId, { ...outcome.headers, "request-id": ctx.requestId });
     if (req.stream) {

@@ -1,4 +1,9 @@
-import { answerToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
+import { answerToolArgumentsError, objectToolArguments, toolArgumentsObject } from "../../core/toolargs";
+
+const FUNCTION_ARGS = "Gemini's functionCall args";
+
+/** The refusal the encoder would make, known before the answer is recorded (RequestContext.checkAnswer). */
+export const checkFunctionArgs = objectToolArguments(FUNCTION_ARGS);
 import type { ChatResponse, FinishReason, Usage } from "../../core/types";
 
 // Canonical answer → GenerateContentResponse. The pieces (parts, finish reason, usage) are shared
@@ -41,7 +46,7 @@ export function usageMetadata(usage: Partial<Usage> | undefined): Json {
  *  carried: the answer fails naming the function, stream or not (never `{}`; core/toolargs.ts). */
 export function argsObject(name: string, text: string): Json {
   const args = toolArgumentsObject(text);
-  if (!args) throw answerToolArgumentsError(name, text, "Gemini's functionCall args");
+  if (!args) throw answerToolArgumentsError(name, text, FUNCTION_ARGS);
   return args;
 }
 

@@ -6,7 +6,7 @@ import type { InboundDeps, InboundProtocol, NativeHandler, NativeRoutes } from "
 import { invalid, isObject, typeName } from "../anthropic/fields";
 import { decodeGenerateContent } from "./decode";
 import { decodeBatchEmbedContents, decodeEmbedContent, encodeBatchEmbedContents, encodeEmbedContent } from "./embed";
-import { encodeGenerateContent } from "./encode";
+import { checkFunctionArgs, encodeGenerateContent } from "./encode";
 import { geminiErrorResponse } from "./errors";
 import { geminiModel, geminiModelList, modelName } from "./models";
 import { GeminiStreamEncoder } from "./stream";
@@ -45,6 +45,7 @@ async function generate(deps: InboundDeps, request: Request, ctx: RequestContext
   // what the canonical model has no place for. The answer is encoded from the canonical events
   // either way (raw events are skipped), so the framing the client asked for always holds.
   req.original = { protocol: "gemini", text, body: body as Record<string, unknown> };
+  ctx.checkAnswer = checkFunctionArgs;
   const outcome = await deps.gateway.chat(req, ctx);
   const headers = relayHeaders(ctx.requestId, outcome.headers);
   const meta = { model: outcome.model, id: ctx.requestId, includeThoughts };

@@ -1,5 +1,10 @@
 import type { GatewayError } from "../../core/errors";
-import { answerToolArgumentsError, toolArgumentsObject } from "../../core/toolargs";
+import { answerToolArgumentsError, objectToolArguments, toolArgumentsObject } from "../../core/toolargs";
+
+const TOOL_ARGUMENTS = "Ollama's tool_calls arguments";
+
+/** The refusal the encoder would make, known before the answer is recorded (RequestContext.checkAnswer). */
+export const checkToolArguments = objectToolArguments(TOOL_ARGUMENTS);
 import type { ChatResponse, FinishReason, StreamEvent, Usage } from "../../core/types";
 import type { StreamEncoder } from "../http";
 import type { AnswerTimer, Clock, OllamaMetrics } from "./timing";
@@ -32,7 +37,7 @@ function doneReason(reason: FinishReason | undefined): "stop" | "length" {
  *  carried: the answer fails naming the tool, stream or not (never `{}`). */
 function argumentsObject(name: string, text: string): Record<string, unknown> {
   const args = toolArgumentsObject(text);
-  if (!args) throw answerToolArgumentsError(name, text, "Ollama's tool_calls arguments");
+  if (!args) throw answerToolArgumentsError(name, text, TOOL_ARGUMENTS);
   return args;
 }
 

@@ -7,7 +7,7 @@ import { foldStream, jsonResponse, readJsonBody, relayHeaders, streamBody } from
 import type { InboundDeps, InboundProtocol, NativeRoutes } from "../types";
 import { type DecodedGeneration, decodeChatRequest, decodeGenerateRequest } from "./decode";
 import { decodeEmbeddingsRequest, decodeEmbedRequest, embedBody, embeddingsBody } from "./embed";
-import { type AnswerShape, answerBody, loadBody, OllamaStreamEncoder } from "./encode";
+import { type AnswerShape, answerBody, checkToolArguments, loadBody, OllamaStreamEncoder } from "./encode";
 import { decodeShowRequest, findModel, RecentModels, requireModel, showBody, tagsBody } from "./meta";
 import { AnswerTimer, type Clock, systemClock, timed } from "./timing";
 
@@ -45,6 +45,7 @@ class OllamaRoutes {
     }
     const req = decoded.request;
     const timer = new AnswerTimer(ctx.receivedAt, this.clock);
+    ctx.checkAnswer = checkToolArguments;
     const outcome = await this.deps.gateway.chat(req, ctx);
     timer.answered();
     this.recent.touch(req.model);
