@@ -65,6 +65,8 @@ export interface RequestTrace {
 }
 
 export interface RequestTracer {
+  /** False while nothing is traced (no `telemetry`): the router then builds no trace at all. */
+  readonly enabled: boolean;
   /** The request's trace, or undefined when it is not sampled. */
   begin(start: TraceStart): RequestTrace | undefined;
 }

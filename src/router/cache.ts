@@ -22,7 +22,10 @@ export interface CachePolicy {
  *  are not cached: no level sets a cache, or one of them says `false`. Narrower levels win field by
  *  field: the alias over the client over the top level. */
 export function cachePolicyFor(config: ResolvedConfig, client: ResolvedClient | undefined, model: string): CachePolicy | undefined {
-  const levels: (CacheLevel | undefined)[] = [config.cache, client?.cache, config.aliases.get(model)?.cache];
+  const aliasCache = config.aliases.get(model)?.cache;
+  // The common case, nothing cached anywhere, costs three lookups and no allocation.
+  if (config.cache === undefined && client?.cache === undefined && aliasCache === undefined) return undefined;
+  const levels: (CacheLevel | undefined)[] = [config.cache, client?.cache, aliasCache];
   if (levels.every((l) => l === undefined) || levels.some((l) => l === false)) return undefined;
   const merged: Exclude<CacheLevel, false> = {};
   for (const l of levels) if (l) for (const [k, v] of Object.entries(l)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;

@@ -123,7 +123,7 @@ export class RelayGateway implements Gateway {
   async chat(req: ChatRequest, ctx: ClientContext): Promise<ChatOutcome> {
     const config = this.deps.config();
     this.adoptConfig(config);
-    if (this.deps.tracer) this.beginTrace(ctx, config, req.legacyCompletion ? "text_completion" : "chat", req.model, req.stream, () => ({ system: req.system, messages: req.messages }));
+    if (this.deps.tracer?.enabled) this.beginTrace(ctx, config, req.legacyCompletion ? "text_completion" : "chat", req.model, req.stream, () => ({ system: req.system, messages: req.messages }));
     const caching = this.deps.answers ? this.cachingFor(config, ctx, req) : undefined;
     if (caching?.key) {
       const hit = await this.lookup(caching);
@@ -317,7 +317,7 @@ export class RelayGateway implements Gateway {
   async embed(req: EmbedRequest, ctx: ClientContext): Promise<EmbedOutcome> {
     const config = this.deps.config();
     this.adoptConfig(config);
-    if (this.deps.tracer) this.beginTrace(ctx, config, "embeddings", req.model, false, () => req.input);
+    if (this.deps.tracer?.enabled) this.beginTrace(ctx, config, "embeddings", req.model, false, () => req.input);
     const promptTokens = req.input.reduce((n, s) => n + estimateTextTokens(s), 0);
     const { plan, limitHeaders } = await this.plan({
       ctx,

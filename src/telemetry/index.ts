@@ -36,6 +36,10 @@ export class Telemetry implements RequestTracer {
     if (old) await this.retire(old);
   }
 
+  get enabled(): boolean {
+    return this.tracer !== undefined;
+  }
+
   begin(start: TraceStart): RequestTrace | undefined {
     return this.tracer?.begin(start);
   }

@@ -46,6 +46,7 @@ export class OtelTracer implements RequestTracer {
   private readonly tracer: Tracer;
   private readonly propagator = new W3CTraceContextPropagator();
   readonly queue: SpanQueue;
+  readonly enabled = true;
 
   constructor(
     private readonly settings: ResolvedTelemetry,
