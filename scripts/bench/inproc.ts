@@ -71,10 +71,15 @@ export const CASES: Case[] = [
     path: "/v1/messages",
     body: JSON.stringify({ model: "bench", system: messages[0]!.content, messages: messages.slice(1), max_tokens, temperature, stream: true }),
   },
-  // The same chat request translated: the reference for the Responses case below. A `top_k` keeps
-  // it off the same-format passthrough only on a provider that does not take one (`fast`, type
-  // openai; `spare`, openai-compatible, takes it and would forward the bytes as they are).
-  { name: "openai→openai stream translated", path: "/v1/chat/completions", body: JSON.stringify({ ...CHAT_BODY, model: "fast/bench-model", top_k: 40, stream: true }) },
+  // The same chat request translated: the reference for the Responses case below, on the same
+  // provider. Its system turn sent as `developer`, a role this openai-compatible provider does not
+  // take, keeps it off the same-format passthrough (the translation sends it as `system`): the
+  // upstream gets the request the Responses case sends it.
+  {
+    name: "openai→openai stream translated",
+    path: "/v1/chat/completions",
+    body: JSON.stringify({ ...CHAT_BODY, model: "spare/bench-model", messages: [{ ...messages[0]!, role: "developer" }, ...messages.slice(1)], stream: true }),
+  },
   // The Responses API translated to Chat Completions (an openai-compatible provider: no native
   // /responses), the full event sequence written back; judged against "openai→openai stream translated".
   {
