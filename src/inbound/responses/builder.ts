@@ -49,6 +49,19 @@ type OpenItem = MessageItem | ReasoningItem | CallItem;
 
 const j = JSON.stringify;
 
+/** `JSON.stringify(s)`, the same bytes: a short string with nothing to escape (most deltas: a word
+ *  or two) is only quoted, which costs about half as much; anything else goes to JSON.stringify.
+ *  Escaped by JSON.stringify: `"`, `\`, control characters and lone surrogates (any surrogate
+ *  here, to stay simple); everything else is written as it is. */
+export function jsonString(s: string): string {
+  if (s.length > 32) return j(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return j(s);
+  }
+  return `"${s}"`;
+}
+
 export class ResponseBuilder {
   readonly output: Json[] = [];
   usage: Usage | undefined;
@@ -120,7 +133,7 @@ export class ResponseBuilder {
       this.emit("response.content_part.added", `"item_id":"${m.id}","output_index":${m.index},"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}`);
     }
     m.text += text;
-    this.emit("response.output_text.delta", `${m.deltaHead}${j(text)},"logprobs":[]`);
+    this.emit("response.output_text.delta", `${m.deltaHead}${jsonString(text)},"logprobs":[]`);
   }
 
   private reasoning(): ReasoningItem {
@@ -149,7 +162,7 @@ export class ResponseBuilder {
       this.emit("response.reasoning_summary_part.added", `"item_id":"${r.id}","output_index":${r.index},"summary_index":${r.summaries.length - 1},"part":{"type":"summary_text","text":""}`);
     }
     r.summaries[r.summaries.length - 1] += text;
-    this.emit("response.reasoning_summary_text.delta", `"item_id":"${r.id}","output_index":${r.index},"summary_index":${r.summaries.length - 1},"delta":${j(text)}`);
+    this.emit("response.reasoning_summary_text.delta", `"item_id":"${r.id}","output_index":${r.index},"summary_index":${r.summaries.length - 1},"delta":${jsonString(text)}`);
   }
 
   private closeSummary(r: ReasoningItem): void {
@@ -188,7 +201,7 @@ export class ResponseBuilder {
     if (!call || !args) return;
     call.args += args;
     // A custom tool's input is the `input` string inside these arguments: sent once whole, at the end.
-    if (!call.custom) this.emit("response.function_call_arguments.delta", `"item_id":"${call.id}","output_index":${call.index},"delta":${j(args)}`);
+    if (!call.custom) this.emit("response.function_call_arguments.delta", `"item_id":"${call.id}","output_index":${call.index},"delta":${jsonString(args)}`);
   }
 
   private callItem(call: CallItem, status: "in_progress" | "completed"): Json {
