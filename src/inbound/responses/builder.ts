@@ -240,7 +240,9 @@ export class ResponseBuilder {
       const part = `{"type":"output_text","annotations":[],"logprobs":[],"text":${text}}`;
       this.emit("response.output_text.done", `"item_id":"${cur.id}","output_index":${cur.index},"content_index":0,"text":${text},"logprobs":[]`);
       this.emit("response.content_part.done", `"item_id":"${cur.id}","output_index":${cur.index},"content_index":0,"part":${part}`);
-      this.done(cur.index, { id: cur.id, type: "message", status: "completed", content: [{ type: "output_text", annotations: [], logprobs: [], text: cur.text }], role: "assistant" });
+      // The item's JSON from the part's (what JSON.stringify of the item gives: the id is hex).
+      const item = { id: cur.id, type: "message", status: "completed", content: [{ type: "output_text", annotations: [], logprobs: [], text: cur.text }], role: "assistant" };
+      this.done(cur.index, item, `{"id":"${cur.id}","type":"message","status":"completed","content":[${part}],"role":"assistant"}`);
       return;
     }
     this.closeSummary(cur);
@@ -249,9 +251,9 @@ export class ResponseBuilder {
     this.done(cur.index, item);
   }
 
-  private done(index: number, item: Json): void {
+  private done(index: number, item: Json, json: string = j(item)): void {
     this.output[index] = item;
-    this.emit("response.output_item.done", `"output_index":${index},"item":${j(item)}`);
+    this.emit("response.output_item.done", `"output_index":${index},"item":${json}`);
   }
 }
 

@@ -53,8 +53,13 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     this.builder = new ResponseBuilder(opts.names, opts.provider, (type, fields) => this.frame(type, fields), opts.newId);
   }
 
+  /** The last frame's type and head: runs of deltas find theirs without a map lookup. */
+  private lastType = "";
+  private lastHead = "";
+
   private frame(type: string, fields: string): void {
-    this.out += `${frameHead(type)}${this.seq++},${fields}}\n\n`;
+    if (type !== this.lastType) ((this.lastType = type), (this.lastHead = frameHead(type)));
+    this.out += `${this.lastHead}${this.seq++},${fields}}\n\n`;
   }
 
   private begin(): void {
