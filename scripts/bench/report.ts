@@ -180,10 +180,16 @@ export function openStreamsTable(runs: OpenStreamsRun[]): string {
 }
 
 export function inprocTable(rows: { case: string; bestUs: number; medianUs: number }[]): string {
-  return table(
+  const t = table(
     ["case (in process, no sockets)", "lmrelay CPU µs/request, best round", "median round"],
     rows.map((r) => [r.case, f(r.bestUs, 1), f(r.medianUs, 1)]),
   );
+  // Issue 12's target: a Responses stream costs lmrelay at most 1.2× the same chat stream translated.
+  const resp = rows.find((r) => r.case === "responses→openai stream");
+  const chat = rows.find((r) => r.case === "openai→openai stream translated");
+  if (!resp || !chat) return t;
+  const ratio = resp.medianUs / chat.medianUs;
+  return `${t}\n\nresponses→openai stream vs openai→openai stream translated (median rounds): ${f(ratio)}× (target ≤ 1.2×: ${ratio <= 1.2 ? "holds" : "**does not hold**"})`;
 }
 
 export interface VerdictInput {
