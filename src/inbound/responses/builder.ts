@@ -13,13 +13,38 @@ import type { ToolNames } from "./tools";
  *  (`"item_id":"msg_…","output_index":0,…`), so a delta costs one small JSON.stringify. */
 export type EventSink = (type: string, fields: string) => void;
 
+/** Receives each response.output_text.delta (the hot path) as the end of its frame after the
+ *  sequence number, in three pieces the encoder joins with the frame's head in one go:
+ *  `,"item_id":…,"delta":`, the text's JSON, `,"logprobs":[]}` and the frame's end. */
+export type TextDeltaSink = (open: string, body: string, close: string) => void;
+
+/** What follows a text delta's JSON: the rest of its event and the frame's end; `QUOTED_CLOSE`
+ *  also closes the string when the text went in as it is (its opening quote is in the open piece). */
+const CLOSE = ',"logprobs":[]}\n\n';
+const QUOTED_CLOSE = '","logprobs":[]}\n\n';
+
 interface MessageItem {
   kind: "message";
   index: number;
   id: string;
   text: string;
-  /** The fields of its deltas before the text, built once (a delta is the hot path). */
+  /** The fields of its deltas before the text's JSON, built once (a delta is the hot path). */
   deltaHead: string;
+  /** `,` and deltaHead; the same with the text's opening quote. */
+  deltaOpen: string;
+  deltaOpenQuoted: string;
+}
+
+/** Whether JSON.stringify writes `s` as it is, between quotes: nothing in it is escaped (`"`, `\`,
+ *  control characters, lone surrogates — any surrogate here, to stay simple). Short strings only:
+ *  a longer one goes to JSON.stringify, faster at length. */
+export function plainJson(s: string): boolean {
+  if (s.length > 32) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
 }
 
 interface ReasoningItem {
@@ -50,16 +75,9 @@ type OpenItem = MessageItem | ReasoningItem | CallItem;
 const j = JSON.stringify;
 
 /** `JSON.stringify(s)`, the same bytes: a short string with nothing to escape (most deltas: a word
- *  or two) is only quoted, which costs about half as much; anything else goes to JSON.stringify.
- *  Escaped by JSON.stringify: `"`, `\`, control characters and lone surrogates (any surrogate
- *  here, to stay simple); everything else is written as it is. */
+ *  or two) is only quoted, which costs about half as much. */
 export function jsonString(s: string): string {
-  if (s.length > 32) return j(s);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return j(s);
-  }
-  return `"${s}"`;
+  return plainJson(s) ? `"${s}"` : j(s);
 }
 
 export class ResponseBuilder {
@@ -79,6 +97,8 @@ export class ResponseBuilder {
     private readonly emit: EventSink,
     /** Item ids (`msg_…`, `fc_…`); random unless a test fixes them. */
     private readonly newId: (prefix: string) => string = newItemId,
+    /** Text deltas (else they go to `emit` like every other event). */
+    private readonly textDelta?: TextDeltaSink,
   ) {}
 
   push(ev: StreamEvent): void {
@@ -128,12 +148,16 @@ export class ResponseBuilder {
       this.closeCalls();
       const id = this.newId("msg");
       const index = this.next++;
-      m = this.current = { kind: "message", index, id, text: "", deltaHead: `"item_id":"${id}","output_index":${index},"content_index":0,"delta":` };
+      const deltaHead = `"item_id":"${id}","output_index":${index},"content_index":0,"delta":`;
+      m = this.current = { kind: "message", index, id, text: "", deltaHead, deltaOpen: `,${deltaHead}`, deltaOpenQuoted: `,${deltaHead}"` };
       this.emit("response.output_item.added", `"output_index":${m.index},"item":{"id":"${m.id}","type":"message","status":"in_progress","content":[],"role":"assistant"}`);
       this.emit("response.content_part.added", `"item_id":"${m.id}","output_index":${m.index},"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}`);
     }
     m.text += text;
-    this.emit("response.output_text.delta", `${m.deltaHead}${jsonString(text)},"logprobs":[]`);
+    if (this.textDelta) {
+      if (plainJson(text)) this.textDelta(m.deltaOpenQuoted, text, QUOTED_CLOSE);
+      else this.textDelta(m.deltaOpen, j(text), CLOSE);
+    } else this.emit("response.output_text.delta", `${m.deltaHead}${jsonString(text)},"logprobs":[]`);
   }
 
   private reasoning(): ReasoningItem {

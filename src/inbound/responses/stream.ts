@@ -43,6 +43,9 @@ function frameHead(type: string): string {
   return head;
 }
 
+/** A text delta's frame head: its frames are written in one template (builder.ts, TextDeltaSink). */
+const TEXT_DELTA = frameHead("response.output_text.delta");
+
 export class ResponsesStreamEncoder implements StreamEncoder {
   private seq = 0;
   private out = "";
@@ -50,7 +53,15 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private readonly builder: ResponseBuilder;
 
   constructor(private readonly opts: ResponsesStreamOptions) {
-    this.builder = new ResponseBuilder(opts.names, opts.provider, (type, fields) => this.frame(type, fields), opts.newId);
+    this.builder = new ResponseBuilder(
+      opts.names,
+      opts.provider,
+      (type, fields) => this.frame(type, fields),
+      opts.newId,
+      (open, body, close) => {
+        this.out += `${TEXT_DELTA}${this.seq++}${open}${body}${close}`;
+      },
+    );
   }
 
   /** The last frame's type and head: runs of deltas find theirs without a map lookup. */
