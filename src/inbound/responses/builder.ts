@@ -27,7 +27,8 @@ interface MessageItem {
   kind: "message";
   index: number;
   id: string;
-  text: string;
+  /** Its text, delta by delta: joined once at the end (a `+=` per delta costs a string each). */
+  texts: string[];
   /** The fields of its deltas before the text's JSON, built once (a delta is the hot path). */
   deltaHead: string;
   /** `,` and deltaHead; the same with the text's opening quote. */
@@ -149,11 +150,11 @@ export class ResponseBuilder {
       const id = this.newId("msg");
       const index = this.next++;
       const deltaHead = `"item_id":"${id}","output_index":${index},"content_index":0,"delta":`;
-      m = this.current = { kind: "message", index, id, text: "", deltaHead, deltaOpen: `,${deltaHead}`, deltaOpenQuoted: `,${deltaHead}"` };
+      m = this.current = { kind: "message", index, id, texts: [], deltaHead, deltaOpen: `,${deltaHead}`, deltaOpenQuoted: `,${deltaHead}"` };
       this.emit("response.output_item.added", `"output_index":${m.index},"item":{"id":"${m.id}","type":"message","status":"in_progress","content":[],"role":"assistant"}`);
       this.emit("response.content_part.added", `"item_id":"${m.id}","output_index":${m.index},"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}`);
     }
-    m.text += text;
+    m.texts.push(text);
     if (this.textDelta) {
       if (plainJson(text)) this.textDelta(m.deltaOpenQuoted, text, QUOTED_CLOSE);
       else this.textDelta(m.deltaOpen, j(text), CLOSE);
@@ -260,12 +261,13 @@ export class ResponseBuilder {
     if (!cur) return;
     this.current = undefined;
     if (cur.kind === "message") {
-      const text = j(cur.text);
+      const full = cur.texts.join("");
+      const text = j(full);
       const part = `{"type":"output_text","annotations":[],"logprobs":[],"text":${text}}`;
       this.emit("response.output_text.done", `"item_id":"${cur.id}","output_index":${cur.index},"content_index":0,"text":${text},"logprobs":[]`);
       this.emit("response.content_part.done", `"item_id":"${cur.id}","output_index":${cur.index},"content_index":0,"part":${part}`);
       // The item's JSON from the part's (what JSON.stringify of the item gives: the id is hex).
-      const item = { id: cur.id, type: "message", status: "completed", content: [{ type: "output_text", annotations: [], logprobs: [], text: cur.text }], role: "assistant" };
+      const item = { id: cur.id, type: "message", status: "completed", content: [{ type: "output_text", annotations: [], logprobs: [], text: full }], role: "assistant" };
       this.done(cur.index, item, `{"id":"${cur.id}","type":"message","status":"completed","content":[${part}],"role":"assistant"}`);
       return;
     }
