@@ -83,6 +83,8 @@ export function jsonString(s: string): string {
 
 export class ResponseBuilder {
   readonly output: Json[] = [];
+  /** Each output item's JSON, as its output_item.done wrote it. */
+  readonly outputJson: string[] = [];
   usage: Usage | undefined;
   finish: FinishReason | undefined;
   /** The open text or reasoning item. */
@@ -279,6 +281,7 @@ export class ResponseBuilder {
 
   private done(index: number, item: Json, json: string = j(item)): void {
     this.output[index] = item;
+    this.outputJson[index] = json;
     this.emit("response.output_item.done", `"output_index":${index},"item":${json}`);
   }
 }

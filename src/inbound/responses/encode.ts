@@ -60,39 +60,58 @@ function orNull(v: unknown): unknown {
 
 /** The whole `response` object. Key order follows OpenAI's answers. */
 export function responseObject(head: ResponseHead, tail: ResponseTail): Json {
+  const [before, after] = responseHalves(head, tail);
+  return { ...before, output: tail.output, ...after };
+}
+
+/** `JSON.stringify(responseObject(head, tail))` with the output items' JSON given (the stream has
+ *  written each in its output_item.done): the same bytes, the items not serialised again. */
+export function responseJson(head: ResponseHead, tail: ResponseTail, outputJson: string): string {
+  const [before, after] = responseHalves(head, tail);
+  const b = JSON.stringify(before);
+  const a = JSON.stringify(after);
+  return `${b.slice(0, -1)},"output":[${outputJson}],${a.slice(1)}`;
+}
+
+/** The response's keys before `output` and after it (each half has keys: their JSON objects are
+ *  never empty). */
+function responseHalves(head: ResponseHead, tail: ResponseTail): [Json, Json] {
   const b = head.body;
   const reasoning = (b.reasoning && typeof b.reasoning === "object" ? b.reasoning : {}) as Json;
   const text = (b.text && typeof b.text === "object" ? b.text : {}) as Json;
-  return {
-    id: head.id,
-    object: "response",
-    created_at: head.createdAt,
-    status: tail.status,
-    background: false,
-    completed_at: tail.completedAt ?? null,
-    error: tail.error ?? null,
-    incomplete_details: tail.incompleteReason ? { reason: tail.incompleteReason } : null,
-    instructions: orNull(b.instructions),
-    max_output_tokens: orNull(b.max_output_tokens),
-    max_tool_calls: orNull(b.max_tool_calls),
-    model: head.model,
-    output: tail.output,
-    parallel_tool_calls: b.parallel_tool_calls ?? true,
-    previous_response_id: orNull(b.previous_response_id),
-    prompt_cache_key: orNull(b.prompt_cache_key),
-    reasoning: { effort: orNull(reasoning.effort), summary: orNull(reasoning.summary ?? reasoning.generate_summary) },
-    safety_identifier: orNull(b.safety_identifier),
-    service_tier: b.service_tier ?? "default",
-    store: b.store ?? true,
-    temperature: b.temperature ?? 1,
-    text: { format: text.format ?? { type: "text" }, verbosity: text.verbosity ?? "medium" },
-    tool_choice: b.tool_choice ?? "auto",
-    tools: Array.isArray(b.tools) ? b.tools : [],
-    top_logprobs: b.top_logprobs ?? 0,
-    top_p: b.top_p ?? 1,
-    truncation: b.truncation ?? "disabled",
-    usage: tail.usage ? responsesUsage(tail.usage) : null,
-    user: orNull(b.user),
-    metadata: b.metadata ?? {},
-  };
+  return [
+    {
+      id: head.id,
+      object: "response",
+      created_at: head.createdAt,
+      status: tail.status,
+      background: false,
+      completed_at: tail.completedAt ?? null,
+      error: tail.error ?? null,
+      incomplete_details: tail.incompleteReason ? { reason: tail.incompleteReason } : null,
+      instructions: orNull(b.instructions),
+      max_output_tokens: orNull(b.max_output_tokens),
+      max_tool_calls: orNull(b.max_tool_calls),
+      model: head.model,
+    },
+    {
+      parallel_tool_calls: b.parallel_tool_calls ?? true,
+      previous_response_id: orNull(b.previous_response_id),
+      prompt_cache_key: orNull(b.prompt_cache_key),
+      reasoning: { effort: orNull(reasoning.effort), summary: orNull(reasoning.summary ?? reasoning.generate_summary) },
+      safety_identifier: orNull(b.safety_identifier),
+      service_tier: b.service_tier ?? "default",
+      store: b.store ?? true,
+      temperature: b.temperature ?? 1,
+      text: { format: text.format ?? { type: "text" }, verbosity: text.verbosity ?? "medium" },
+      tool_choice: b.tool_choice ?? "auto",
+      tools: Array.isArray(b.tools) ? b.tools : [],
+      top_logprobs: b.top_logprobs ?? 0,
+      top_p: b.top_p ?? 1,
+      truncation: b.truncation ?? "disabled",
+      usage: tail.usage ? responsesUsage(tail.usage) : null,
+      user: orNull(b.user),
+      metadata: b.metadata ?? {},
+    },
+  ];
 }

@@ -3,7 +3,7 @@ import type { StreamEvent } from "../../core/types";
 import type { StreamEncoder } from "../http";
 import type { Json } from "../openai/check";
 import { ResponseBuilder } from "./builder";
-import { type ResponseHead, responseObject, type ResponseTail } from "./encode";
+import { type ResponseHead, responseJson, responseObject, type ResponseTail } from "./encode";
 import { failedCode, failedMessage } from "./errors";
 import type { ToolNames } from "./tools";
 
@@ -97,9 +97,10 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     this.begin();
     this.builder.close();
     const tail = tailOf(this.builder, (this.opts.now ?? clock)());
-    const response = responseObject(this.opts.head, tail);
-    this.opts.onFinished?.(response);
-    this.frame(tail.status === "incomplete" ? "response.incomplete" : "response.completed", `"response":${JSON.stringify(response)}`);
+    this.opts.onFinished?.(responseObject(this.opts.head, tail));
+    // Every item is closed: each one's JSON was written in its output_item.done already.
+    const response = responseJson(this.opts.head, tail, this.builder.outputJson.join(","));
+    this.frame(tail.status === "incomplete" ? "response.incomplete" : "response.completed", `"response":${response}`);
     return this.take();
   }
 
