@@ -76,7 +76,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private begin(): void {
     if (this.started) return;
     this.started = true;
-    const response = JSON.stringify(responseObject(this.opts.head, { status: "in_progress", output: [] }));
+    const response = responseJson(this.opts.head, { status: "in_progress", output: [] }, "");
     this.frame("response.created", `"response":${response}`);
     this.frame("response.in_progress", `"response":${response}`);
   }
