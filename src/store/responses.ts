@@ -1,4 +1,5 @@
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import type { Statement } from "bun:sqlite";
+import { and, eq, inArray, lt } from "drizzle-orm";
 import type { ResponseStore, StoredResponse } from "../core/responses-store";
 import type { Db } from "./db";
 import { responseItems, responses } from "./schema";
@@ -21,6 +22,7 @@ export class SqliteResponseStore implements ResponseStore {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private purger: ReturnType<typeof setInterval> | undefined;
   private firstPurge: ReturnType<typeof setTimeout> | undefined;
+  private prepared: Statements | undefined;
 
   constructor(
     private readonly db: Db,
@@ -47,20 +49,35 @@ export class SqliteResponseStore implements ResponseStore {
   }
 
   private write(r: StoredResponse): void {
-    const items: (typeof responseItems.$inferInsert)[] = [];
-    for (const item of [...r.input, ...((r.response.output as Json[] | undefined) ?? [])])
-      if (typeof item.id === "string") items.push({ client: r.client, id: item.id, responseId: r.id, ts: r.createdAt, item: JSON.stringify(item) });
-    this.db.transaction((tx) => {
-      tx.insert(responses)
-        .values({ id: r.id, client: r.client, ts: r.createdAt, previousId: r.previousResponseId ?? null, response: JSON.stringify(r.response), input: JSON.stringify(r.input) })
-        .onConflictDoNothing()
-        .run();
-      for (let i = 0; i < items.length; i += 100)
-        tx.insert(responseItems)
-          .values(items.slice(i, i + 100))
-          .onConflictDoUpdate({ target: [responseItems.client, responseItems.id], set: { responseId: r.id, ts: r.createdAt, item: sqlExcluded("item") } })
-          .run();
-    });
+    const items: [string, string][] = [];
+    for (const item of [...r.input, ...((r.response.output as Json[] | undefined) ?? [])]) if (typeof item.id === "string") items.push([item.id, JSON.stringify(item)]);
+    this.statements().write(r, items);
+  }
+
+  /** Prepared once (drizzle's query builder cost ~20 µs a statement; a response is written on the
+   *  request thread when its answer ends, in one transaction: readable by the next request). */
+  private statements(): Statements {
+    if (this.prepared) return this.prepared;
+    const c = this.db.$client;
+    // Same statements as drizzle's insert().onConflictDoNothing() and .onConflictDoUpdate(): an id
+    // stored again keeps its first response; an item id seen again points at the newest response.
+    const insertResponse = c.prepare('INSERT INTO "responses" ("id", "client", "ts", "previous_id", "response", "input") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    const insertItem = c.prepare(
+      'INSERT INTO "response_items" ("client", "id", "response_id", "ts", "item") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("client", "id") DO UPDATE SET "response_id" = excluded."response_id", "ts" = excluded."ts", "item" = excluded."item"',
+    );
+    const selectResponse = c.prepare<ResponseRow, [string, string]>('SELECT "id", "client", "ts", "previous_id", "response", "input" FROM "responses" WHERE "client" = ? AND "id" = ?');
+    // The statements run on the connection drizzle's transaction holds: one transaction as before.
+    const write = (r: StoredResponse, items: [string, string][]) =>
+      this.db.transaction(() => {
+        insertResponse.run(r.id, r.client, r.createdAt, r.previousResponseId ?? null, JSON.stringify(r.response), JSON.stringify(r.input));
+        for (const [id, item] of items) insertItem.run(r.client, id, r.id, r.createdAt, item);
+      });
+    // An item counts while the response it belongs to is stored (a deleted response takes its items).
+    const selectItem = c.prepare<{ item: string; ts: number }, [string, string]>(
+      'SELECT "response_items"."item", "response_items"."ts" FROM "response_items" INNER JOIN "responses" ON "responses"."id" = "response_items"."response_id" WHERE "response_items"."client" = ? AND "response_items"."id" = ?',
+    );
+    this.prepared = { write, selectResponse, selectItem };
+    return this.prepared;
   }
 
   /** Writes what failed before; what fails again waits for the next try. */
@@ -81,22 +98,17 @@ export class SqliteResponseStore implements ResponseStore {
   async get(client: string, id: string): Promise<StoredResponse | undefined> {
     const hit = this.pending.get(key(client, id));
     if (hit) return hit;
-    const row = this.db.select().from(responses).where(and(eq(responses.client, client), eq(responses.id, id))).get();
+    const row = this.statements().selectResponse.get(client, id);
     if (!row || row.ts < this.cutoff()) return undefined;
     const out: StoredResponse = { id: row.id, client: row.client, createdAt: row.ts, response: JSON.parse(row.response), input: JSON.parse(row.input) };
-    if (row.previousId) out.previousResponseId = row.previousId;
+    if (row.previous_id) out.previousResponseId = row.previous_id;
     return out;
   }
 
   async item(client: string, id: string): Promise<Json | undefined> {
     for (const r of this.pending.values())
       if (r.client === client) for (const item of [...r.input, ...((r.response.output as Json[] | undefined) ?? [])]) if (item.id === id) return item;
-    const row = this.db
-      .select({ item: responseItems.item, ts: responseItems.ts })
-      .from(responseItems)
-      .innerJoin(responses, eq(responses.id, responseItems.responseId))
-      .where(and(eq(responseItems.client, client), eq(responseItems.id, id)))
-      .get();
+    const row = this.statements().selectItem.get(client, id);
     return row && row.ts >= this.cutoff() ? JSON.parse(row.item) : undefined;
   }
 
@@ -143,10 +155,21 @@ export class SqliteResponseStore implements ResponseStore {
   }
 }
 
-function key(client: string, id: string): string {
-  return `${client}\n${id}`;
+interface ResponseRow {
+  id: string;
+  client: string;
+  ts: number;
+  previous_id: string | null;
+  response: string;
+  input: string;
 }
 
-function sqlExcluded(column: string) {
-  return sql.raw(`excluded.${column}`);
+interface Statements {
+  write: (r: StoredResponse, items: [string, string][]) => void;
+  selectResponse: Statement<ResponseRow, [string, string]>;
+  selectItem: Statement<{ item: string; ts: number }, [string, string]>;
+}
+
+function key(client: string, id: string): string {
+  return `${client}\n${id}`;
 }
