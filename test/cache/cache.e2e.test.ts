@@ -7,6 +7,7 @@ import { Ollama } from "ollama";
 import OpenAI from "openai";
 import type { LmrelayConfig } from "../../src/config/define";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai";
+import { portOpen } from "../cluster/nodes";
 import { startGateway, type TestGateway } from "../helpers/gateway";
 
 // The exact response cache through the real server (SPEC §9): a repeated request is answered
@@ -234,15 +235,7 @@ describe("what is cached, for whom, and for how long", () => {
   });
 });
 
-const redisUp = await (async () => {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port: 6379, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const redisUp = await portOpen(6379);
 if (!redisUp) console.warn("cache.e2e: no Redis on 127.0.0.1:6379; the two-node cache test is skipped");
 
 describe.skipIf(!redisUp)("with cluster.redis (Redis on 127.0.0.1:6379)", () => {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { resolveConfig } from "../../src/config/resolve";
 import { MemoryAnswerStore } from "../../src/cache/memory";
 import { RedisAnswerStore } from "../../src/cache/redis";
+import { portOpen } from "../cluster/nodes";
 import type { CachedAnswer } from "../../src/core/answer-cache";
 import { cacheAllowed, cacheKey, cachePolicyFor } from "../../src/router/cache";
 import type { ChatRequest } from "../../src/core/types";
@@ -81,15 +82,7 @@ describe("policy and key", () => {
   });
 });
 
-const redisUp = await (async () => {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port: 6379, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const redisUp = await portOpen(6379);
 
 describe.skipIf(!redisUp)("redis store (Redis on 127.0.0.1:6379)", () => {
   test("two nodes' stores share entries, with Redis keeping the TTL", async () => {

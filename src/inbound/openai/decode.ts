@@ -290,18 +290,25 @@ function decodeResponseFormat(raw: unknown): ResponseFormat | undefined {
     case "json_schema": {
       const js = raw.json_schema;
       if (!isObject(js)) throw wrongType("response_format.json_schema", "an object", js);
-      const format: ResponseFormat = { type: "json", name: requiredString(js, "name", "response_format.json_schema.name") };
-      if (js.schema !== undefined && js.schema !== null) {
-        if (!isObject(js.schema)) throw wrongType("response_format.json_schema.schema", "an object", js.schema);
-        format.schema = js.schema;
-      }
-      const strict = optionalBoolean(js, "strict", "response_format.json_schema.strict");
-      if (strict !== undefined) format.strict = strict;
-      return format;
+      return jsonSchemaFormat(js, "response_format.json_schema");
     }
     case undefined:
       throw missingParam("response_format.type");
     default:
       throw invalidParam("response_format.type", `must be "text", "json_object" or "json_schema", got ${JSON.stringify(raw.type)}`);
   }
+}
+
+/** A JSON-schema answer format (`name`, `schema`, `strict`), as Chat Completions'
+ *  `response_format.json_schema` and the Responses API's `text.format` both write it; `at` names
+ *  the field in errors. */
+export function jsonSchemaFormat(js: Json, at: string): ResponseFormat {
+  const format: ResponseFormat = { type: "json", name: requiredString(js, "name", `${at}.name`) };
+  if (js.schema !== undefined && js.schema !== null) {
+    if (!isObject(js.schema)) throw wrongType(`${at}.schema`, "an object", js.schema);
+    format.schema = js.schema;
+  }
+  const strict = optionalBoolean(js, "strict", `${at}.strict`);
+  if (strict !== undefined) format.strict = strict;
+  return format;
 }

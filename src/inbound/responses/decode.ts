@@ -12,6 +12,7 @@ import {
   unsupported,
   wrongType,
 } from "../openai/check";
+import { jsonSchemaFormat } from "../openai/decode";
 import { decodeItems, type ItemLookup } from "./items";
 import { decodeToolChoice, decodeTools, type ToolNames } from "./tools";
 
@@ -149,16 +150,8 @@ function decodeTextFormat(text: unknown): ResponseFormat | undefined {
       return undefined;
     case "json_object":
       return { type: "json" };
-    case "json_schema": {
-      const format: ResponseFormat = { type: "json", name: requiredString(f, "name", "text.format.name") };
-      if (f.schema !== undefined && f.schema !== null) {
-        if (!isObject(f.schema)) throw wrongType("text.format.schema", "an object", f.schema);
-        format.schema = f.schema;
-      }
-      const strict = optionalBoolean(f, "strict", "text.format.strict");
-      if (strict !== undefined) format.strict = strict;
-      return format;
-    }
+    case "json_schema":
+      return jsonSchemaFormat(f, "text.format");
     case undefined:
       throw missingParam("text.format.type");
     default:
