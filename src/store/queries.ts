@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, type AnyColumn, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { requests } from "./schema";
 
@@ -32,36 +32,49 @@ export interface RequestFilter {
   limit?: number;
 }
 
+/** The `requests` columns a filter reads; the SQLite and the PostgreSQL tables both have them. */
+export interface FilterColumns {
+  requestId: AnyColumn;
+  client: AnyColumn;
+  provider: AnyColumn;
+  node: AnyColumn;
+  model: AnyColumn;
+  requestedModel: AnyColumn;
+  status: AnyColumn;
+  ts: AnyColumn;
+}
+
 /** Parses a `--status` value; throws with the accepted forms. */
-export function statusCondition(status: string): SQL {
+export function statusCondition(status: string, t: FilterColumns = requests): SQL {
   const s = status.trim().toLowerCase();
-  if (/^\d{3}$/.test(s)) return eq(requests.status, Number(s));
+  if (/^\d{3}$/.test(s)) return eq(t.status, Number(s));
   const cls = /^([1-5])xx$/.exec(s);
-  if (cls) return and(gte(requests.status, Number(cls[1]) * 100), lt(requests.status, Number(cls[1]) * 100 + 100))!;
-  if (s === "error" || s === "errors") return gte(requests.status, 400);
-  if (s === "ok") return lt(requests.status, 400);
+  if (cls) return and(gte(t.status, Number(cls[1]) * 100), lt(t.status, Number(cls[1]) * 100 + 100))!;
+  if (s === "error" || s === "errors") return gte(t.status, 400);
+  if (s === "ok") return lt(t.status, 400);
   throw new Error(`status "${status}" is not a status code, a class like 4xx, "error" or "ok"`);
 }
 
-function whereOf(f: RequestFilter): SQL | undefined {
+/** A request filter as a WHERE clause over either dialect's `requests` table. */
+export function requestsWhere(f: RequestFilter, t: FilterColumns = requests): SQL | undefined {
   const conds: (SQL | undefined)[] = [];
-  if (f.requestId) conds.push(eq(requests.requestId, f.requestId));
-  if (f.client) conds.push(eq(requests.client, f.client));
-  if (f.provider) conds.push(eq(requests.provider, f.provider));
-  if (f.node) conds.push(eq(requests.node, f.node));
+  if (f.requestId) conds.push(eq(t.requestId, f.requestId));
+  if (f.client) conds.push(eq(t.client, f.client));
+  if (f.provider) conds.push(eq(t.provider, f.provider));
+  if (f.node) conds.push(eq(t.node, f.node));
   if (f.model) {
     const slash = f.model.indexOf("/");
     conds.push(
       or(
-        eq(requests.requestedModel, f.model),
-        eq(requests.model, f.model),
-        slash > 0 ? and(eq(requests.provider, f.model.slice(0, slash)), eq(requests.model, f.model.slice(slash + 1))) : undefined,
+        eq(t.requestedModel, f.model),
+        eq(t.model, f.model),
+        slash > 0 ? and(eq(t.provider, f.model.slice(0, slash)), eq(t.model, f.model.slice(slash + 1))) : undefined,
       ),
     );
   }
-  if (f.status) conds.push(statusCondition(f.status));
-  if (f.since !== undefined) conds.push(gte(requests.ts, f.since));
-  if (f.until !== undefined) conds.push(lt(requests.ts, f.until));
+  if (f.status) conds.push(statusCondition(f.status, t));
+  if (f.since !== undefined) conds.push(gte(t.ts, f.since));
+  if (f.until !== undefined) conds.push(lt(t.ts, f.until));
   return conds.length ? and(...conds) : undefined;
 }
 
@@ -99,7 +112,7 @@ export function listRequests(db: Db, f: RequestFilter = {}): AuditRecord[] {
   const rows = db
     .select()
     .from(requests)
-    .where(whereOf(f))
+    .where(requestsWhere(f))
     .orderBy(desc(requests.ts), desc(requests.id))
     .limit(Math.max(1, Math.min(f.limit ?? 50, 10_000)))
     .all();

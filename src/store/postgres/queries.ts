@@ -1,5 +1,5 @@
-import { and, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
-import type { AuditRecord, RequestFilter, RequestStats, StatsLine } from "../queries";
+import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { type AuditRecord, type RequestFilter, type RequestStats, requestsWhere, type StatsLine } from "../queries";
 import type { AuditReader } from "../reader";
 import type { DayRange, SpendDimension, SpendLine } from "../spend";
 import type { PgDb } from "./db";
@@ -8,43 +8,11 @@ import { requests, spendDaily } from "./schema";
 // The audit reads of store/queries.ts and store/spend.ts over the shared PostgreSQL database
 // (`storage.postgres`): same filters, same shapes, every node's rows.
 
-function statusCondition(status: string): SQL {
-  const s = status.trim().toLowerCase();
-  if (/^\d{3}$/.test(s)) return eq(requests.status, Number(s));
-  const cls = /^([1-5])xx$/.exec(s);
-  if (cls) return and(gte(requests.status, Number(cls[1]) * 100), lt(requests.status, Number(cls[1]) * 100 + 100))!;
-  if (s === "error" || s === "errors") return gte(requests.status, 400);
-  if (s === "ok") return lt(requests.status, 400);
-  throw new Error(`status "${status}" is not a status code, a class like 4xx, "error" or "ok"`);
-}
-
-function whereOf(f: RequestFilter): SQL | undefined {
-  const conds: (SQL | undefined)[] = [];
-  if (f.requestId) conds.push(eq(requests.requestId, f.requestId));
-  if (f.client) conds.push(eq(requests.client, f.client));
-  if (f.provider) conds.push(eq(requests.provider, f.provider));
-  if (f.node) conds.push(eq(requests.node, f.node));
-  if (f.model) {
-    const slash = f.model.indexOf("/");
-    conds.push(
-      or(
-        eq(requests.requestedModel, f.model),
-        eq(requests.model, f.model),
-        slash > 0 ? and(eq(requests.provider, f.model.slice(0, slash)), eq(requests.model, f.model.slice(slash + 1))) : undefined,
-      ),
-    );
-  }
-  if (f.status) conds.push(statusCondition(f.status));
-  if (f.since !== undefined) conds.push(gte(requests.ts, f.since));
-  if (f.until !== undefined) conds.push(lt(requests.ts, f.until));
-  return conds.length ? and(...conds) : undefined;
-}
-
 export async function listRequestsPg(db: PgDb, f: RequestFilter = {}): Promise<AuditRecord[]> {
   const rows = await db
     .select()
     .from(requests)
-    .where(whereOf(f))
+    .where(requestsWhere(f, requests))
     .orderBy(desc(requests.ts), desc(requests.id))
     .limit(Math.max(1, Math.min(f.limit ?? 50, 10_000)));
   return rows.map(({ spool: _spool, localId: _localId, ...r }) => {
@@ -81,7 +49,8 @@ export async function spendByPg(db: PgDb, dimension: SpendDimension, range: DayR
       costUsd: sql<number>`sum(${spendDaily.costUsd})`,
     })
     .from(spendDaily)
-    .where(and(...rangeWhere(range), dimension === "model" ? sql`${spendDaily.provider} <> ''` : undefined))
+    // As store/spend.ts: a request no provider served has no provider or model to spend on.
+    .where(and(...rangeWhere(range), dimension !== "client" ? sql`${spendDaily.provider} <> ''` : undefined))
     .groupBy(name)
     .orderBy(sql`sum(${spendDaily.costUsd}) desc`, sql`sum(${spendDaily.requests}) desc`);
   return rows.map((r) => ({
