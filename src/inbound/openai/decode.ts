@@ -39,7 +39,8 @@ const CHAT_FIELDS = new Set([
   "presence_penalty", "frequency_penalty", "reasoning_effort", "user", "stream", "stream_options", "n",
 ]);
 
-const EFFORTS = new Map<string, Reasoning>([
+/** `reasoning_effort` (Chat Completions) and `reasoning.effort` (Responses) values. */
+export const EFFORTS = new Map<string, Reasoning>([
   ["none", { enabled: false }],
   ["minimal", { enabled: true, effort: "minimal" }],
   ["low", { enabled: true, effort: "low" }],

@@ -12,7 +12,7 @@ import {
   unsupported,
   wrongType,
 } from "../openai/check";
-import { jsonSchemaFormat } from "../openai/decode";
+import { EFFORTS, jsonSchemaFormat } from "../openai/decode";
 import { decodeItems, type ItemLookup } from "./items";
 import { decodeToolChoice, decodeTools, type ToolNames } from "./tools";
 
@@ -25,15 +25,6 @@ import { decodeToolChoice, decodeTools, type ToolNames } from "./tools";
 // are only to upstreams serving the Responses API natively), `truncation` (lmrelay does not drop
 // history; the upstream's context limit answers), `text.verbosity`, `metadata` (echoed back),
 // `max_tool_calls`, `top_logprobs`, `stream_options`.
-
-const EFFORTS = new Map<string, Reasoning>([
-  ["none", { enabled: false }],
-  ["minimal", { enabled: true, effort: "minimal" }],
-  ["low", { enabled: true, effort: "low" }],
-  ["medium", { enabled: true, effort: "medium" }],
-  ["high", { enabled: true, effort: "high" }],
-  ["xhigh", { enabled: true, effort: "max" }],
-]);
 
 export interface ResponsesBody {
   body: Json;
