@@ -1,11 +1,12 @@
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { serviceConfig } from "../../src/cli/client-gateway";
 import { clientSetup, type Gateway, shellQuote } from "../../src/cli/client-setup";
 import { CLIENT_NAMES } from "../../src/cli/commands";
 import { renderUnit } from "../../src/cli/service-unit";
+import { tempDirs } from "../helpers/tempdirs";
 
 // Each test starts lmrelay processes: on a loaded machine that takes more than the default 5 s.
 setDefaultTimeout(30_000);
@@ -16,15 +17,7 @@ setDefaultTimeout(30_000);
 // the model names of the config. `run` is tested with fake clients on PATH that print their env.
 
 const root = path.resolve(import.meta.dir, "../..");
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), "lmrelay-env-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs("lmrelay-env-");
 
 const CONFIG = `import { defineConfig } from "lmrelay";
 export default defineConfig({

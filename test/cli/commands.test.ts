@@ -1,11 +1,12 @@
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseCommandLine } from "../../src/cli/argv";
 import { allFlags, COMMAND_SPECS } from "../../src/cli/commands";
 import { registerSdkModule } from "../../src/config/load";
 import { startGateway } from "../helpers/gateway";
+import { tempDirs } from "../helpers/tempdirs";
 
 // Each test starts lmrelay processes: on a loaded machine that takes more than the default 5 s.
 setDefaultTimeout(30_000);
@@ -15,15 +16,7 @@ setDefaultTimeout(30_000);
 // first curl, which must answer on both the repo's example config and the one `lmrelay init` writes.
 
 const root = path.resolve(import.meta.dir, "../..");
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), "lmrelay-cmd-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs("lmrelay-cmd-");
 
 function lmrelay(args: string[], cwd: string) {
   const p = Bun.spawnSync([process.execPath, path.join(root, "src/main.ts"), ...args], { cwd, env: { PATH: process.env.PATH }, stdout: "pipe", stderr: "pipe" });

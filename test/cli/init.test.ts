@@ -1,25 +1,16 @@
-import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { generateSdkTypes, SDK_TYPES_FILE } from "../../scripts/sdk-types";
+import { tempDirs } from "../helpers/tempdirs";
 
 // `lmrelay init`: the files it writes type-check with `tsc --noEmit` in a folder with no
 // node_modules (the editor types are self-contained) and load with `lmrelay check`.
 
 const root = path.resolve(import.meta.dir, "../..");
 const tsc = path.join(root, "node_modules/typescript/bin/tsc");
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  // Under the system temp folder: no node_modules anywhere above it.
-  const d = mkdtempSync(path.join(tmpdir(), "lmrelay-init-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs("lmrelay-init-");
 
 /** Runs the CLI from source with a bare environment (no provider keys set). */
 function lmrelay(args: string[], cwd = root) {

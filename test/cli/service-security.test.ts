@@ -1,9 +1,10 @@
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseUnit, renderUnit } from "../../src/cli/service-unit";
 import { listeningUrl } from "../helpers/binary";
+import { tempDirs } from "../helpers/tempdirs";
 
 // The systemd unit's sandbox: `systemd-analyze security --offline=true` scores it (≤ 3.0), and a
 // gateway traced through start-up, requests and shutdown uses only system calls its
@@ -13,15 +14,7 @@ import { listeningUrl } from "../helpers/binary";
 const root = path.resolve(import.meta.dir, "../..");
 const analyze = Bun.which("systemd-analyze");
 const strace = Bun.which("strace");
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), "lmrelay-unit-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs("lmrelay-unit-");
 
 const UNIT = renderUnit({
   name: "lmrelay",

@@ -1,22 +1,15 @@
-import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseUnit, renderUnit, systemdQuote } from "../../src/cli/service-unit";
+import { tempDirs } from "../helpers/tempdirs";
 
 // `lmrelay service install`: the unit it writes (or prints with --dry-run) is a valid systemd unit
 // with the keys the issue asks for.
 
 const root = path.resolve(import.meta.dir, "../..");
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), "lmrelay-service-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs("lmrelay-service-");
 
 function lmrelay(args: string[], env: Record<string, string> = {}) {
   const p = Bun.spawnSync([process.execPath, path.join(root, "src/main.ts"), ...args], {
