@@ -36,9 +36,11 @@ describe("key rotation", () => {
     expect(seq.join(",")).not.toContain("three,three,three");
   });
 
-  test("random: uniform within 3% over 30 000 draws", () => {
+  test("random: uniform within 5% over 30 000 draws", () => {
     const counts = firsts(new KeyPool(), "random", 30_000);
-    for (const n of Object.values(counts)) expect(Math.abs(n - 10_000)).toBeLessThan(300);
+    // One key's count has a standard deviation of ≈ 82 draws: 3% (3.7σ) failed about once in a
+    // thousand CI runs of three keys; 5% (6σ) still catches any real bias (a skewed pick is off by far more).
+    for (const n of Object.values(counts)) expect(Math.abs(n - 10_000)).toBeLessThan(500);
   });
 
   test("least-used: fewest in flight first, then fewest tokens in the last minute", () => {
